@@ -1,0 +1,68 @@
+/**
+ * Shared shapes of the tracer: what a finished span looks like to the encoder, what a span context carries
+ * across process boundaries, and the small interfaces that separate the tracer from its exporters.
+ * @packageDocumentation
+ */
+
+/** A value accepted by `span.setTag`: strings go to `meta`, numbers and booleans to `metrics`. */
+export type TagValue = string | number | boolean | bigint | Error | null | undefined | object;
+
+/** Tags as a plain object. */
+export type Tags = Record<string, TagValue>;
+
+/** Attributes of a span event (OpenTelemetry attribute values). */
+export type EventAttributes = Record<string, string | number | boolean | Array<string | number | boolean>>;
+
+/**
+ * A span as the encoders see it: the Datadog Agent's v0.4 span fields. Ids are unsigned 64-bit BigInts,
+ * `start` is nanoseconds since the epoch and `duration` nanoseconds.
+ */
+export interface EncodableSpan {
+  readonly traceId: bigint;
+  readonly spanId: bigint;
+  readonly parentId: bigint;
+  readonly name: string;
+  readonly resource: string;
+  readonly service: string;
+  readonly type: string;
+  readonly error: number;
+  readonly start: bigint;
+  readonly duration: number;
+  readonly meta: Record<string, string>;
+  readonly metrics: Record<string, number>;
+}
+
+/** Receives finished trace chunks (already filtered and sampled). Knows nothing of spans' internals. */
+export interface Exporter {
+  /** Queue one trace chunk. Must never throw, never block. */
+  export(spans: readonly EncodableSpan[]): void;
+  /** Send everything queued. Resolves (never rejects) once the agent answered or gave up. */
+  flush(): Promise<void>;
+}
+
+/** Sampling priorities as Datadog defines them. */
+export const enum SamplingPriority {
+  UserReject = -1,
+  AutoReject = 0,
+  AutoKeep = 1,
+  UserKeep = 2,
+}
+
+/**
+ * The propagated part of a span: enough to continue a trace in another process.
+ * `traceIdHigh` is the upper 64 bits of the 128-bit trace id as 16 lowercase hex chars ("" when unknown).
+ */
+export interface PropagatedContext {
+  traceId: bigint;
+  traceIdHigh: string;
+  spanId: bigint;
+  samplingPriority: number | undefined;
+  origin: string | undefined;
+  /** `_dd.p.*` tags carried by x-datadog-tags / tracestate `t.*`. */
+  propagatedTags: Record<string, string>;
+  /** Other vendors' W3C tracestate members, kept in order after ours. */
+  tracestate: string | undefined;
+}
+
+/** Carrier of propagation headers: an HTTP header object (lowercase keys) or a text map. */
+export type Carrier = Record<string, string | string[] | undefined>;
