@@ -1,0 +1,25 @@
+/**
+ * ddtrace-run: Datadog tracing for Node.js.
+ *
+ * ```ts
+ * import { tracer } from 'ddtrace-run';
+ * await tracer.trace('sandwich.make', async (span) => { span.setTag('num_ingredients', 3); });
+ * ```
+ * @packageDocumentation
+ */
+import { getTracer } from './singleton';
+import type { Tracer } from './tracer';
+
+/** The process-wide tracer (the same instance the `ddtrace-run` preloader started). */
+export const tracer: Tracer = getTracer();
+export default tracer;
+
+export { Tracer } from './tracer';
+export type { CarrierFormat, IntegrationOptions, IntegrationSettings, MethodDecorator } from './tracer';
+export { Span } from './span';
+export type { SpanEvent } from './span';
+export { SpanContext } from './span-context';
+export type { SpanOptions } from './span-options';
+export type { TracerOptions, Config } from './config';
+export type { TraceFilter } from './trace-processor';
+export type { TagValue, Tags, EventAttributes, PropagatedContext, Carrier, Exporter, EncodableSpan } from './types';

@@ -1,0 +1,68 @@
+/**
+ * The per-trace buffer: the spans of one trace that this process started and has not exported yet, and the
+ * trace-wide state that propagation carries (sampling priority, origin, `_dd.p.*` tags, W3C tracestate).
+ */
+import type { Span } from './span';
+
+/** Where a trace sends its chunks once they are ready (the tracer's processor). */
+export interface ChunkSink {
+  /** Receive a chunk of finished spans; `complete` is false for a partial flush. */
+  exportChunk(trace: Trace, spans: Span[], complete: boolean): void;
+}
+
+/** The spans of one trace in this process and its propagated state. */
+export class Trace {
+  /** Spans started and not yet exported (finished or not). */
+  spans: Span[] = [];
+  /** How many of {@link spans} have finished. */
+  finished = 0;
+  /** The first span of this trace in this process (the local root). */
+  root: Span | undefined = undefined;
+  /** Sampling priority, decided lazily (at first injection or first export). */
+  samplingPriority: number | undefined;
+  /** `_dd.p.dm` value of the decision. */
+  samplingMechanism: string | undefined;
+  /** Metrics of the decision (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`) for the local root. */
+  samplingMetrics: Record<string, number> | undefined;
+  /** Set by a trace filter: every later chunk of this trace is dropped too. */
+  dropped = false;
+  /** Origin of the trace (`x-datadog-origin`), e.g. `synthetics`. */
+  origin: string | undefined;
+  /** W3C tracestate members of other vendors, kept for re-injection. */
+  tracestate: string | undefined;
+  /** OpenTracing baggage items (kept per trace). */
+  baggage: Record<string, string> | undefined;
+
+  constructor(
+    /** Low 64 bits of the 128-bit trace id. */
+    readonly traceId: bigint,
+    /** High 64 bits as 16 hex chars. */
+    readonly traceIdHigh: string,
+    /** `_dd.p.*` tags propagated with the trace. */
+    readonly propagatedTags: Record<string, string>,
+    readonly sink: ChunkSink,
+    readonly partialFlushMinSpans: number,
+  ) {}
+
+  /** A span of this trace started. */
+  add(span: Span): void {
+    this.spans.push(span);
+  }
+
+  /** A span of this trace finished: export the chunk when all are done, or a partial one past the limit. */
+  spanFinished(): void {
+    const spans = this.spans;
+    if (++this.finished === spans.length) {
+      this.spans = [];
+      this.finished = 0;
+      this.sink.exportChunk(this, spans, true);
+    } else if (this.finished >= this.partialFlushMinSpans) {
+      const done: Span[] = [];
+      const open: Span[] = [];
+      for (const s of spans) (s.duration >= 0 ? done : open).push(s);
+      this.spans = open;
+      this.finished = 0;
+      this.sink.exportChunk(this, done, false);
+    }
+  }
+}

@@ -1,0 +1,461 @@
+/**
+ * The tracer: creates spans, keeps the active one in async context, and hands finished traces to the
+ * processor and exporter. One instance per process (see singleton.ts); every public method is safe to call
+ * from user code at any time and never throws because of the tracer's own state.
+ */
+import type { Carrier, Exporter, PropagatedContext, TagValue, Tags } from './types';
+import { Span } from './span';
+import { SpanContext } from './span-context';
+import { Trace } from './trace';
+import { TraceProcessor, type TraceFilter } from './trace-processor';
+import { resolveConfig, type Config, type TracerOptions } from './config';
+import type { SpanOptions } from './span-options';
+import { storage, type Frame } from './scope';
+import { randomId64, newTraceIdHigh } from './ids';
+import { epochMsToMonotonic } from './clock';
+import { TOP_LEVEL_KEY, DECISION_MAKER_KEY } from './constants';
+import { copyFunctionShape, finishOnCallback, finishWhenSettled, runInSpan } from './run-in-span';
+import { debug, errorOnce, setDebug } from './log';
+import type { PrioritySampler } from './sampler';
+import type { Propagator } from './propagation';
+
+/** Propagation formats of `inject`/`extract` (the OpenTracing names). */
+export type CarrierFormat = 'http_headers' | 'text_map';
+
+/** Options of one integration, set with `tracer.use()`. */
+export interface IntegrationOptions {
+  /** Turn the integration on or off. */
+  enabled?: boolean;
+  /** Service name of the integration's spans. */
+  service?: string;
+  /** Integration-specific options. */
+  [option: string]: unknown;
+}
+
+/** What an integration needs to know about its own configuration. */
+export interface IntegrationSettings {
+  /** Whether the integration may patch / make spans. */
+  readonly enabled: boolean;
+  /** The service its spans use, when configured (`DD_SERVICE_MAPPING` or `tracer.use`). */
+  readonly service: string | undefined;
+  /** Everything passed to `tracer.use()` for it. */
+  readonly options: Readonly<IntegrationOptions>;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+/** A method decorator (TypeScript 5 standard decorators). */
+export type MethodDecorator = <This, Args extends unknown[], R>(
+  target: (this: This, ...args: Args) => R,
+  context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
+) => (this: This, ...args: Args) => R;
+
+/** The Datadog tracer. Use the process-wide instance exported as `tracer`. */
+export class Tracer {
+  /** The resolved configuration. */
+  config: Config;
+  /** User trace filters (see {@link addTraceFilter}). */
+  readonly filters: TraceFilter[] = [];
+  private options: TracerOptions = {};
+  private baseMeta: Record<string, string> = {};
+  private baseMetrics: Record<string, number> = {};
+  private readonly processor: TraceProcessor;
+  private exporterInstance: Exporter | undefined;
+  private samplerInstance: PrioritySampler | undefined;
+  private propagatorInstance: Propagator | undefined;
+  private readonly integrationOptions = new Map<string, IntegrationOptions>();
+  private readonly initListeners: Array<(tracer: Tracer) => void> = [];
+
+  constructor(options: TracerOptions = {}) {
+    this.options = { ...options };
+    this.config = resolveConfig(this.options);
+    setDebug(this.config.debug);
+    this.buildBaseTags();
+    this.processor = new TraceProcessor({
+      ignoreResources: () => this.config.ignoreResources,
+      filters: this.filters,
+      ensureSampled: (trace) => this.ensureSampled(trace),
+      exporter: () => this.exporter(),
+    });
+  }
+
+  /**
+   * Configure the tracer programmatically; options win over environment variables. Returns the tracer.
+   * Safe to call more than once (later calls merge their options).
+   */
+  init(options: TracerOptions = {}): this {
+    try {
+      this.options = { ...this.options, ...options };
+      const previousUrl = this.config.agentUrl;
+      const previousProtocol = this.config.protocolVersion;
+      this.config = resolveConfig(this.options);
+      setDebug(this.config.debug);
+      this.buildBaseTags();
+      this.samplerInstance = undefined;
+      this.propagatorInstance = undefined;
+      if (this.exporterInstance && (previousUrl !== this.config.agentUrl || previousProtocol !== this.config.protocolVersion)) {
+        const old = this.exporterInstance as Exporter & { stop?: () => void };
+        this.exporterInstance = undefined;
+        void old.flush().then(() => old.stop?.());
+      }
+      for (const listener of this.initListeners) listener(this);
+      debug(() => `configured: service=${this.config.service} env=${this.config.env ?? ''} agent=${this.config.agentUrl}`);
+    } catch (err) {
+      errorOnce('tracer.init failed', err);
+    }
+    return this;
+  }
+
+  /** Be told when `init()` changes the configuration (integrations and the OpenTelemetry bridge use it). */
+  onInit(listener: (tracer: Tracer) => void): void {
+    this.initListeners.push(listener);
+  }
+
+  /** Start a span that is not made active. The parent is `options.childOf`, else the active span. */
+  startSpan(name: string, options?: SpanOptions): Span {
+    let parent: Span | PropagatedContext | null | undefined;
+    if (options !== undefined && options.childOf !== undefined) parent = options.childOf;
+    else parent = this.currentSpan();
+
+    let trace: Trace;
+    let parentId = 0n;
+    let parentService: string | undefined;
+    let isRoot = false;
+    if (parent instanceof Span) {
+      trace = parent.trace;
+      parentId = parent.spanId;
+      parentService = parent.service;
+    } else if (parent instanceof SpanContext) {
+      trace = parent.trace;
+      parentId = parent.spanId;
+      parentService = trace.root?.service;
+    } else if (parent) {
+      trace = this.traceFromExtracted(parent);
+      parentId = parent.spanId;
+      isRoot = true;
+    } else {
+      trace = new Trace(randomId64(), newTraceIdHigh(), {}, this.processor, this.config.partialFlushMinSpans);
+      isRoot = true;
+    }
+
+    const service = options?.service ?? parentService ?? this.config.service;
+    const startMs = options?.startTime === undefined ? undefined : epochMsToMonotonic(options.startTime);
+    const span = new Span(
+      trace,
+      randomId64(),
+      parentId,
+      name,
+      service,
+      options?.resource ?? name,
+      options?.type ?? '',
+      startMs,
+      { ...this.baseMeta },
+      { ...this.baseMetrics },
+    );
+    if (isRoot || trace.root === undefined) trace.root = span;
+    if (isRoot || service !== parentService) span.metrics[TOP_LEVEL_KEY] = 1;
+    if (options?.tags !== undefined) span.setTags(options.tags);
+    return span;
+  }
+
+  /** Run `fn(span)` in a new active span, finished when `fn` returns or its promise settles. */
+  trace<T>(name: string, fn: (span: Span) => T): T;
+  /** Run `fn(span, done)` in a new active span, finished when `done()` is called. */
+  trace<T>(name: string, fn: (span: Span, done: (err?: unknown) => void) => T): T;
+  /** As above, with span options. */
+  trace<T>(name: string, options: SpanOptions, fn: (span: Span, done: (err?: unknown) => void) => T): T;
+  /**
+   * The manual form: start a span, make it active for the rest of the current synchronous execution and
+   * its async continuations, and return it. Call `finish()` (or declare it with `using`).
+   */
+  trace(name: string, options?: SpanOptions): Span;
+  trace<T>(
+    name: string,
+    optionsOrFn?: SpanOptions | ((span: Span, done: (err?: unknown) => void) => T),
+    maybeFn?: (span: Span, done: (err?: unknown) => void) => T,
+  ): T | Span {
+    const options = typeof optionsOrFn === 'function' ? undefined : optionsOrFn;
+    const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
+    const span = this.startSpan(name, options);
+    if (typeof fn !== 'function') {
+      span.activateUntilFinished(storage.getStore());
+      storage.enterWith(span);
+      return span;
+    }
+    if (fn.length >= 2) {
+      const done = (err?: unknown): void => {
+        if (err !== undefined && err !== null) span.setError(err);
+        span.finish();
+      };
+      return storage.run(span, () => {
+        try {
+          return fn(span, done);
+        } catch (err) {
+          span.setError(err);
+          span.finish();
+          throw err;
+        }
+      });
+    }
+    return runInSpan(span, () => fn(span, noopDone));
+  }
+
+  /**
+   * Return a function that runs `fn` in a new span per call. The span ends when a sync call returns, when
+   * a returned promise settles, or when a trailing callback argument is called. Keeps `this`, arguments,
+   * return value, thrown errors, `name` and `length`.
+   */
+  wrap<F extends AnyFunction>(fn: F): F;
+  wrap<F extends AnyFunction>(name: string, fn: F): F;
+  wrap<F extends AnyFunction>(name: string, options: SpanOptions, fn: F): F;
+  wrap<F extends AnyFunction>(options: SpanOptions, fn: F): F;
+  wrap<F extends AnyFunction>(a: string | SpanOptions | F, b?: SpanOptions | F, c?: F): F {
+    let name: string | undefined;
+    let options: SpanOptions | undefined;
+    let fn: F;
+    if (typeof a === 'function') fn = a;
+    else if (typeof a === 'string') {
+      name = a;
+      if (typeof b === 'function') fn = b;
+      else {
+        options = b;
+        fn = c as F;
+      }
+    } else {
+      options = a;
+      fn = b as F;
+    }
+    if (typeof fn !== 'function') throw new TypeError('tracer.wrap: the last argument must be a function');
+    const spanName = name || fn.name || 'function';
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const tracer = this;
+    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+      const span = tracer.startSpan(spanName, options);
+      const last = args.length - 1;
+      if (last >= 0 && typeof args[last] === 'function') {
+        args[last] = finishOnCallback(span, storage.getStore(), args[last] as AnyFunction);
+        return storage.run(span, () => {
+          try {
+            return Reflect.apply(fn, this, args);
+          } catch (err) {
+            span.setError(err);
+            span.finish();
+            throw err;
+          }
+        });
+      }
+      return runInSpan(span, () => Reflect.apply(fn, this, args));
+    };
+    copyFunctionShape(wrapped, fn);
+    return wrapped as unknown as F;
+  }
+
+  /**
+   * A TypeScript 5 method decorator: `@tracer.traced('name', { service })` traces every call of the
+   * method (default name: `ClassName.method`).
+   */
+  traced(name?: string, options?: SpanOptions): MethodDecorator {
+    return <This, Args extends unknown[], R>(
+      target: (this: This, ...args: Args) => R,
+      context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
+    ): ((this: This, ...args: Args) => R) => {
+      const method = String(context.name);
+      const cache = new Map<string, (this: This, ...args: Args) => R>();
+      // The class name is only known from `this`, so the wrapper is chosen per class on first call.
+      const tracer = this;
+      const replacement = function (this: This, ...args: Args): R {
+        const owner = (context.static ? (this as unknown as Function).name : (this as { constructor?: Function })?.constructor?.name) || '';
+        const spanName = name ?? (owner ? `${owner}.${method}` : method);
+        let wrapped = cache.get(spanName);
+        if (wrapped === undefined) {
+          wrapped = options ? tracer.wrap(spanName, options, target) : tracer.wrap(spanName, target);
+          if (cache.size < 64) cache.set(spanName, wrapped);
+        }
+        return wrapped.apply(this, args);
+      };
+      copyFunctionShape(replacement, target);
+      return replacement;
+    };
+  }
+
+  /** Run `fn` with `span` active (without finishing it). */
+  activate<T>(span: Span | undefined, fn: () => T): T {
+    return storage.run(span, fn);
+  }
+
+  /** Run `fn` in a given async-context frame (used by integrations to restore a caller's context). */
+  runInFrame<T>(frame: Frame | undefined, fn: () => T): T {
+    return storage.run(frame, fn);
+  }
+
+  /** The active span, if any. */
+  currentSpan(): Span | undefined {
+    const frame = storage.getStore();
+    return frame === undefined ? undefined : (frame.activeSpan as Span | undefined);
+  }
+
+  /** The local root span of the active trace, if any. */
+  currentRootSpan(): Span | undefined {
+    return this.currentSpan()?.trace.root;
+  }
+
+  /** Set tags on every span started from now on (e.g. `{ team: 'sandwich' }`). */
+  setTags(tags: Tags): this {
+    for (const key in tags) this.setBaseTag(key, tags[key]);
+    return this;
+  }
+
+  /**
+   * Add a trace filter: called with every finished trace (its spans); return false to drop it. Filters run
+   * before encoding, so dropped traces cost nothing more.
+   */
+  addTraceFilter(filter: TraceFilter): this {
+    if (typeof filter === 'function') this.filters.push(filter);
+    return this;
+  }
+
+  /** Write the propagation headers of `spanOrContext` into `carrier`. */
+  inject(spanOrContext: Span | SpanContext | undefined | null, format: CarrierFormat | string, carrier: Record<string, string>): void {
+    try {
+      if (spanOrContext === null || spanOrContext === undefined || carrier === null || typeof carrier !== 'object') return;
+      if (format !== 'http_headers' && format !== 'text_map') return;
+      const ctx = spanOrContext instanceof Span ? spanOrContext.context() : spanOrContext;
+      if (ctx instanceof SpanContext) this.ensureSampled(ctx.trace);
+      this.propagator().inject(ctx, carrier);
+    } catch (err) {
+      errorOnce('inject failed', err);
+    }
+  }
+
+  /** Read a propagated context from `carrier`; null when there is none (or it is malformed). */
+  extract(format: CarrierFormat | string, carrier: Carrier | null | undefined): PropagatedContext | null {
+    try {
+      if (carrier === null || carrier === undefined || typeof carrier !== 'object') return null;
+      if (format !== 'http_headers' && format !== 'text_map') return null;
+      return this.propagator().extract(carrier);
+    } catch (err) {
+      errorOnce('extract failed', err);
+      return null;
+    }
+  }
+
+  /** Send everything buffered to the agent now. Resolves when done; never rejects. */
+  flush(): Promise<void> {
+    return this.exporterInstance ? this.exporterInstance.flush().catch(() => undefined) : Promise.resolve();
+  }
+
+  /** Configure one integration (e.g. `tracer.use('pg', { service: 'orders-db' })`). */
+  use(integration: string, options: IntegrationOptions | boolean = {}): this {
+    const opts = typeof options === 'boolean' ? { enabled: options } : options;
+    const key = integration.toLowerCase();
+    this.integrationOptions.set(key, { ...(this.integrationOptions.get(key) ?? {}), ...opts });
+    return this;
+  }
+
+  /** The effective settings of one integration (environment plus `tracer.use`). */
+  integrationSettings(integration: string): IntegrationSettings {
+    const key = integration.toLowerCase();
+    const options = this.integrationOptions.get(key) ?? {};
+    const enabled = this.config.enabled && !this.config.disabledIntegrations.has(key) && options.enabled !== false;
+    return { enabled, service: options.service ?? this.config.serviceMapping[key], options };
+  }
+
+  /** The sampler's decision for a trace, made once (at first injection or at export). */
+  ensureSampled(trace: Trace): void {
+    if (trace.samplingPriority !== undefined) {
+      if (trace.samplingMechanism !== undefined && trace.propagatedTags[DECISION_MAKER_KEY] === undefined && trace.samplingPriority > 0) {
+        trace.propagatedTags[DECISION_MAKER_KEY] = trace.samplingMechanism;
+      }
+      return;
+    }
+    const root = trace.root;
+    const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '');
+    trace.samplingPriority = decision.priority;
+    trace.samplingMechanism = decision.mechanism;
+    trace.samplingMetrics = decision.metrics;
+    if (decision.priority > 0) trace.propagatedTags[DECISION_MAKER_KEY] = decision.mechanism;
+  }
+
+  /** The exporter, created on first use so that a process that makes no span loads none of it. */
+  exporter(): Exporter | undefined {
+    if (!this.config.enabled) return undefined;
+    return (this.exporterInstance ??= this.createExporter());
+  }
+
+  /** Replace the exporter (tests, or alternative exporters such as the console printer). */
+  setExporter(exporter: Exporter | undefined): void {
+    this.exporterInstance = exporter;
+  }
+
+  private createExporter(): Exporter {
+    // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
+    const exporter = new AgentExporter({
+      url: this.config.agentUrl,
+      protocolVersion: this.config.protocolVersion,
+      flushIntervalMs: this.config.flushIntervalMs,
+      onRates: (rates) => this.sampler().updateRates(rates),
+    });
+    installExitFlush(() => this.flush());
+    return exporter;
+  }
+
+  private sampler(): PrioritySampler {
+    if (this.samplerInstance === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { PrioritySampler } = require('./sampler') as typeof import('./sampler');
+      this.samplerInstance = new PrioritySampler({ sampleRate: this.config.sampleRate, rateLimit: this.config.rateLimit });
+    }
+    return this.samplerInstance;
+  }
+
+  private propagator(): Propagator {
+    if (this.propagatorInstance === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
+      this.propagatorInstance = new Propagator({
+        inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], 'DD_TRACE_PROPAGATION_STYLE_INJECT'),
+        extract: parsePropagationStyles(this.config.propagationStyleExtract, ['datadog', 'tracecontext'], 'DD_TRACE_PROPAGATION_STYLE_EXTRACT'),
+      });
+    }
+    return this.propagatorInstance;
+  }
+
+  private traceFromExtracted(ctx: PropagatedContext): Trace {
+    const trace = new Trace(ctx.traceId, ctx.traceIdHigh, { ...ctx.propagatedTags }, this.processor, this.config.partialFlushMinSpans);
+    trace.samplingPriority = ctx.samplingPriority;
+    trace.origin = ctx.origin;
+    trace.tracestate = ctx.tracestate;
+    return trace;
+  }
+
+  private buildBaseTags(): void {
+    const c = this.config;
+    this.baseMeta = { language: 'javascript', 'runtime-id': c.runtimeId };
+    this.baseMetrics = { process_id: process.pid };
+    if (c.env) this.baseMeta.env = c.env;
+    if (c.version) this.baseMeta.version = c.version;
+    for (const key in c.tags) this.baseMeta[key] = c.tags[key];
+  }
+
+  private setBaseTag(key: string, value: TagValue): void {
+    if (typeof value === 'string') {
+      delete this.baseMetrics[key];
+      this.baseMeta[key] = value;
+    } else if (typeof value === 'number') {
+      delete this.baseMeta[key];
+      this.baseMetrics[key] = value;
+    } else if (typeof value === 'boolean') {
+      delete this.baseMeta[key];
+      this.baseMetrics[key] = value ? 1 : 0;
+    } else if (value !== null && value !== undefined) {
+      this.baseMeta[key] = String(value);
+    }
+  }
+}
+
+function noopDone(): void {
+  // `fn(span)` with one parameter never calls done; this stands in for it.
+}
