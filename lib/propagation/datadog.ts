@@ -1,0 +1,173 @@
+/**
+ * The Datadog header style: decimal ids in `x-datadog-*` headers plus the `x-datadog-tags` list of `_dd.p.*`
+ * trace tags, which is where the high half of a 128-bit trace id travels (`_dd.p.tid`).
+ * @packageDocumentation
+ */
+import { debug } from '../log';
+import type { Carrier, PropagatedContext } from '../types';
+import { HeaderReader, toReader } from './headers';
+import { isHex16Lower, normaliseHigh, parseDecimalU64 } from './ids';
+
+/** Header names of the Datadog style. */
+export const DATADOG_HEADERS = {
+  traceId: 'x-datadog-trace-id',
+  parentId: 'x-datadog-parent-id',
+  samplingPriority: 'x-datadog-sampling-priority',
+  origin: 'x-datadog-origin',
+  tags: 'x-datadog-tags',
+} as const;
+
+/** Datadog tracers drop the whole `x-datadog-tags` header past this length, in both directions. */
+export const MAX_TAGS_HEADER_LENGTH = 512;
+/** Longest id or priority value we look at; real ones are at most 20 digits. */
+const MAX_ID_LENGTH = 100;
+/** Origins are short product names (`synthetics`, `rum`…); a long one is garbage. */
+const MAX_ORIGIN_LENGTH = 256;
+
+const TID_KEY = '_dd.p.tid';
+const TAG_PREFIX = '_dd.p.';
+// Keys: printable ASCII without space, comma or '='. Values: printable ASCII without comma.
+const TAG_KEY = /^_dd\.p\.[\x21-\x2b\x2d-\x3c\x3e-\x7e]+$/;
+const TAG_VALUE = /^[\x20-\x2b\x2d-\x7e]+$/;
+// Any tag key the wire format can carry; non-`_dd.p.` ones are well-formed but not kept.
+const TAG_KEY_ANY = /^[\x21-\x2b\x2d-\x3c\x3e-\x7e]+$/;
+const PRIORITY = /^-?[0-9]$/;
+const ORIGIN = /^[\x20-\x7e]+$/;
+
+/**
+ * Write the Datadog headers. `_dd.p.tid` is taken from `ctx.traceIdHigh` (never from `propagatedTags`) so
+ * the two cannot disagree; tags that would be unreadable on the other side are skipped.
+ */
+export function inject(ctx: PropagatedContext, carrier: Record<string, string>): void {
+  carrier[DATADOG_HEADERS.traceId] = ctx.traceId.toString();
+  carrier[DATADOG_HEADERS.parentId] = ctx.spanId.toString();
+  if (ctx.samplingPriority !== undefined) {
+    carrier[DATADOG_HEADERS.samplingPriority] = String(ctx.samplingPriority);
+  }
+  if (ctx.origin) carrier[DATADOG_HEADERS.origin] = ctx.origin;
+  const tags = encodeTags(ctx);
+  if (tags === '') return;
+  if (tags.length > MAX_TAGS_HEADER_LENGTH) {
+    debug(() => `datadog inject: x-datadog-tags is ${tags.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); not sent`);
+    return;
+  }
+  carrier[DATADOG_HEADERS.tags] = tags;
+}
+
+function encodeTags(ctx: PropagatedContext): string {
+  let out = '';
+  const high = normaliseHigh(ctx.traceIdHigh);
+  if (high !== '') out = `${TID_KEY}=${high}`;
+  for (const key in ctx.propagatedTags) {
+    if (key === TID_KEY) continue;
+    const value = ctx.propagatedTags[key];
+    if (!TAG_KEY.test(key) || typeof value !== 'string' || !TAG_VALUE.test(value)) {
+      debug(() => `datadog inject: tag ${JSON.stringify(key)} is not encodable; skipped`);
+      continue;
+    }
+    out += (out === '' ? '' : ',') + key + '=' + value;
+  }
+  return out;
+}
+
+/**
+ * Read the Datadog headers. Returns null (and says why at debug level) when the trace or parent id is
+ * missing or malformed; an unusable priority, origin or tags header only loses that piece.
+ * A zero parent id is accepted when an origin is present: Synthetics starts traces that way.
+ */
+export function extract(source: Carrier | HeaderReader): PropagatedContext | null {
+  const headers = toReader(source);
+  const rawTrace = headers.get(DATADOG_HEADERS.traceId);
+  if (rawTrace === undefined) return null;
+  const traceId = readId(rawTrace, 'trace id');
+  if (traceId === null) return null;
+  if (traceId === 0n) {
+    debug('datadog extract: trace id is zero; ignored');
+    return null;
+  }
+  const origin = readOrigin(headers.get(DATADOG_HEADERS.origin));
+  const rawParent = headers.get(DATADOG_HEADERS.parentId);
+  let spanId: bigint | null;
+  if (rawParent === undefined) {
+    spanId = origin !== undefined ? 0n : null;
+    if (spanId === null) debug('datadog extract: trace id without parent id; ignored');
+  } else {
+    spanId = readId(rawParent, 'parent id');
+    if (spanId === 0n && origin === undefined) {
+      debug('datadog extract: parent id is zero; ignored');
+      spanId = null;
+    }
+  }
+  if (spanId === null) return null;
+
+  const propagatedTags = decodeTags(headers.get(DATADOG_HEADERS.tags));
+  let traceIdHigh = '';
+  const tid = propagatedTags[TID_KEY];
+  if (tid !== undefined) {
+    delete propagatedTags[TID_KEY];
+    if (isHex16Lower(tid)) traceIdHigh = normaliseHigh(tid);
+    else debug(() => `datadog extract: malformed _dd.p.tid ${JSON.stringify(tid.slice(0, 40))}; dropped`);
+  }
+  return {
+    traceId,
+    traceIdHigh,
+    spanId,
+    samplingPriority: readPriority(headers.get(DATADOG_HEADERS.samplingPriority)),
+    origin,
+    propagatedTags,
+    tracestate: undefined,
+  };
+}
+
+function readId(raw: string, what: string): bigint | null {
+  const id = raw.length > MAX_ID_LENGTH ? null : parseDecimalU64(raw);
+  if (id === null) debug(() => `datadog extract: malformed ${what} ${JSON.stringify(raw.slice(0, 40))}; ignored`);
+  return id;
+}
+
+function readPriority(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (PRIORITY.test(raw)) {
+    const n = Number(raw);
+    if (n >= -1 && n <= 2) return n;
+  }
+  // A bad priority must not lose the trace: the local sampler decides instead.
+  debug(() => `datadog extract: bad sampling priority ${JSON.stringify(raw.slice(0, 40))}; ignored`);
+  return undefined;
+}
+
+function readOrigin(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length > MAX_ORIGIN_LENGTH || !ORIGIN.test(raw)) {
+    debug('datadog extract: malformed origin; ignored');
+    return undefined;
+  }
+  return raw;
+}
+
+/**
+ * Decode `x-datadog-tags`. Like the Datadog tracers, a header that is too long or has any malformed pair is
+ * dropped whole: a partial read could propagate a decision maker that no longer matches the other tags.
+ * Keys other than `_dd.p.*` are ignored (they are not ours to propagate).
+ */
+export function decodeTags(raw: string | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (raw === undefined || raw === '') return tags;
+  if (raw.length > MAX_TAGS_HEADER_LENGTH) {
+    debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); dropped`);
+    return tags;
+  }
+  const found: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const eq = pair.indexOf('=');
+    // Keys tolerate the space some writers put after commas; values are kept byte for byte.
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    const value = eq > 0 ? pair.slice(eq + 1) : '';
+    if (key === '' || value === '' || !TAG_VALUE.test(value) || !TAG_KEY_ANY.test(key)) {
+      debug(() => `datadog extract: malformed x-datadog-tags ${JSON.stringify(raw.slice(0, 80))}; dropped`);
+      return tags;
+    }
+    if (key.startsWith(TAG_PREFIX) && TAG_KEY.test(key)) found[key] = value;
+  }
+  return found;
+}
