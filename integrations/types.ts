@@ -43,3 +43,14 @@ export interface PatchContext {
   /** Report an error of the integration's own code: logs once and turns the integration off. Never throws. */
   fail(err: unknown): void;
 }
+
+/**
+ * An integration that is not triggered by a `require` (e.g. global `fetch`, which publishes on Node's
+ * diagnostics channels): enabled once when the tracer starts.
+ */
+export interface GlobalHook {
+  /** Integration name (config key). */
+  readonly integration: string;
+  /** Load and enable it; called at most once per process. */
+  load(): (context: PatchContext) => void;
+}
