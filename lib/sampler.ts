@@ -1,0 +1,170 @@
+/**
+ * Priority sampling: decide once per trace, at its local root, whether it is kept, and say who decided
+ * (`_dd.p.dm`) and at what rate (`_dd.agent_psr` / `_dd.rule_psr` / `_dd.limit_psr`) so the backend can
+ * extrapolate. The keep test is deterministic in the trace id, so every service of a trace agrees.
+ * @packageDocumentation
+ */
+import { debug, warnOnce } from './log';
+import { RateLimiter, type Clock } from './rate-limiter';
+
+/** A sampling decision for one trace. */
+export interface SamplingDecision {
+  /** -1 user reject, 0 auto reject, 1 auto keep, 2 user keep. */
+  priority: number;
+  /**
+   * The `_dd.p.dm` value (`-0` default, `-1` agent rate, `-3` rule, `-4` manual). Datadog tracers only
+   * propagate it for kept traces (priority > 0).
+   */
+  mechanism: string;
+  /** Metrics for the local root span, e.g. `{ '_dd.agent_psr': 0.5 }`. A fresh object each time. */
+  metrics: Record<string, number>;
+}
+
+/** Default cap of traces per second kept by the user rule (`DD_TRACE_RATE_LIMIT`). */
+export const DEFAULT_RATE_LIMIT = 100;
+
+/** Options of {@link PrioritySampler}. */
+export interface PrioritySamplerOptions {
+  /** User sample rate (`DD_TRACE_SAMPLE_RATE`, 0..1). When set it overrides the agent's rates. */
+  sampleRate?: number;
+  /** Traces per second the user rule may keep (`DD_TRACE_RATE_LIMIT`, default 100). */
+  rateLimit?: number;
+  /** Clock for the rate limiter (tests). */
+  now?: Clock;
+}
+
+const KNUTH_FACTOR = 1111111111111111111n;
+const MASK_64 = 0xffffffffffffffffn;
+const TWO_POW_64 = 18446744073709551616;
+const DEFAULT_KEY = 'service:,env:';
+
+/** A rate with its precomputed BigInt threshold, so a decision costs one multiply and one compare. */
+interface Rate {
+  readonly rate: number;
+  readonly threshold: bigint;
+}
+
+/**
+ * `floor(rate * (2^64 - 1))`, exactly: `rate * 2^64` is exact in floating point (a power-of-two scale),
+ * and subtracting `rate` (< 1) lowers the floor by one exactly when the fractional part is below `rate`.
+ */
+function thresholdFor(rate: number): bigint {
+  const scaled = rate * TWO_POW_64;
+  const whole = Math.floor(scaled);
+  return BigInt(whole) - (scaled - whole < rate ? 1n : 0n);
+}
+
+function makeRate(rate: number): Rate {
+  return { rate, threshold: rate > 0 && rate < 1 ? thresholdFor(rate) : 0n };
+}
+
+function keeps(traceIdLow: bigint, r: Rate): boolean {
+  if (r.rate >= 1) return true;
+  if (r.rate <= 0) return false;
+  return ((traceIdLow * KNUTH_FACTOR) & MASK_64) <= r.threshold;
+}
+
+/**
+ * The deterministic keep test shared by all Datadog tracers:
+ * `(traceIdLow * 1111111111111111111) mod 2^64 <= rate * (2^64 - 1)`. A rate of 1 keeps without BigInt work.
+ */
+export function sampledByRate(traceIdLow: bigint, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (!(rate > 0)) return false;
+  return keeps(traceIdLow, makeRate(rate));
+}
+
+function isRate(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
+}
+
+/**
+ * Decides sampling priority for new traces: the user rule (with its rate limiter) when configured, else the
+ * agent's per service/env rates, else keep everything until the agent has answered.
+ */
+export class PrioritySampler {
+  private readonly rule: Rate | undefined;
+  private readonly limiter: RateLimiter | undefined;
+  private agentRates = new Map<string, Rate>();
+
+  /** Create a sampler; an out-of-range `sampleRate` is ignored with a warning. */
+  constructor(options: PrioritySamplerOptions = {}) {
+    const { sampleRate, rateLimit = DEFAULT_RATE_LIMIT } = options;
+    if (sampleRate !== undefined) {
+      if (isRate(sampleRate)) {
+        this.rule = makeRate(sampleRate);
+        this.limiter = new RateLimiter(rateLimit, options.now);
+      } else {
+        warnOnce('sampler:sample-rate', `sample rate ${String(sampleRate)} is not between 0 and 1; ignored`);
+      }
+    }
+  }
+
+  /**
+   * Replace the agent's rates with its latest answer (`rate_by_service`: keys `service:<svc>,env:<env>` and
+   * the default `service:,env:`). Values outside 0..1 are skipped.
+   */
+  updateRates(rateByService: Record<string, number>): void {
+    const next = new Map<string, Rate>();
+    for (const key of Object.keys(rateByService)) {
+      const value = rateByService[key];
+      if (isRate(value)) next.set(key, makeRate(value));
+      else debug(() => `sampler: agent rate ${JSON.stringify(key)}=${String(value)} is not a rate; skipped`);
+    }
+    this.agentRates = next;
+  }
+
+  /** Decide for a trace that starts here (no sampling priority was propagated to us). */
+  decide(traceIdLow: bigint, service: string, env: string): SamplingDecision {
+    if (this.rule !== undefined) return this.decideByRule(traceIdLow, this.rule);
+    const agent = this.agentRates.get(`service:${service},env:${env}`) ?? this.agentRates.get(DEFAULT_KEY);
+    if (agent === undefined) return { priority: 1, mechanism: '-0', metrics: {} };
+    return {
+      priority: keeps(traceIdLow, agent) ? 1 : 0,
+      mechanism: '-1',
+      metrics: { '_dd.agent_psr': agent.rate },
+    };
+  }
+
+  private decideByRule(traceIdLow: bigint, rule: Rate): SamplingDecision {
+    if (!keeps(traceIdLow, rule)) return { priority: -1, mechanism: '-3', metrics: { '_dd.rule_psr': rule.rate } };
+    const limiter = this.limiter as RateLimiter;
+    const allowed = limiter.tryTake();
+    return {
+      priority: allowed ? 2 : -1,
+      mechanism: '-3',
+      metrics: { '_dd.rule_psr': rule.rate, '_dd.limit_psr': limiter.effectiveRate() },
+    };
+  }
+}
+
+/** The decision for a span tagged `manual.keep`. */
+export function manualKeep(): SamplingDecision {
+  return { priority: 2, mechanism: '-4', metrics: {} };
+}
+
+/** The decision for a span tagged `manual.drop`. */
+export function manualDrop(): SamplingDecision {
+  return { priority: -1, mechanism: '-4', metrics: {} };
+}
+
+/**
+ * Read `DD_TRACE_SAMPLE_RATE` and `DD_TRACE_RATE_LIMIT`; unusable values are ignored with one warning each
+ * (the rate limit then falls back to 100/s).
+ */
+export function samplerOptionsFromEnv(env: Record<string, string | undefined>): PrioritySamplerOptions {
+  const options: PrioritySamplerOptions = {};
+  const rawRate = env.DD_TRACE_SAMPLE_RATE?.trim();
+  if (rawRate) {
+    const rate = Number(rawRate);
+    if (isRate(rate)) options.sampleRate = rate;
+    else warnOnce('env:DD_TRACE_SAMPLE_RATE', `DD_TRACE_SAMPLE_RATE=${JSON.stringify(rawRate)} is not a number between 0 and 1; ignored`);
+  }
+  const rawLimit = env.DD_TRACE_RATE_LIMIT?.trim();
+  if (rawLimit) {
+    const limit = Number(rawLimit);
+    if (Number.isFinite(limit) && limit >= 0) options.rateLimit = limit;
+    else warnOnce('env:DD_TRACE_RATE_LIMIT', `DD_TRACE_RATE_LIMIT=${JSON.stringify(rawLimit)} is not a non-negative number; using ${DEFAULT_RATE_LIMIT}`);
+  }
+  return options;
+}
