@@ -21,3 +21,9 @@ export function toEpochNs(monotonicMs: number): bigint {
 export function epochMsToMonotonic(epochMs: number): number {
   return epochMs - performance.timeOrigin;
 }
+
+/** Convert epoch milliseconds (possibly fractional) to epoch nanoseconds without float rounding error. */
+export function epochMsToNs(epochMs: number): bigint {
+  const whole = Math.floor(epochMs);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((epochMs - whole) * 1e6));
+}

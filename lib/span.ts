@@ -7,7 +7,7 @@ import type { EncodableSpan, EventAttributes, TagValue, Tags } from './types';
 import { storage, type Frame } from './scope';
 import type { Trace } from './trace';
 import { SpanContext } from './span-context';
-import { nowMs, toEpochNs, epochMsToMonotonic, ORIGIN_NS } from './clock';
+import { nowMs, toEpochNs, epochMsToMonotonic, epochMsToNs, ORIGIN_NS } from './clock';
 import { MANUAL_DROP, MANUAL_KEEP } from './constants';
 
 const MAX_META_VALUE = 25000;
@@ -153,7 +153,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
     const timeUnixNano =
       time === undefined
         ? toEpochNs(nowMs())
-        : BigInt(Math.round((time instanceof Date ? time.getTime() : time) * 1e6));
+        : epochMsToNs(time instanceof Date ? time.getTime() : time);
     (this.events ??= []).push({ name: String(name), timeUnixNano, attributes });
     return this;
   }
