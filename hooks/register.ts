@@ -1,0 +1,97 @@
+/**
+ * The preloader: what `node --require ddtrace-run/register` (and the `ddtrace-run` launcher) loads before
+ * the app. It starts the tracer once per process and installs one require-in-the-middle hook for exactly
+ * the modules the integration registry names; the patch code itself is loaded only when such a module is
+ * required. `hooks/register.mjs` (the `--import` entry) calls {@link start} and adds the ESM side.
+ *
+ * Start-up cost matters here (every `node` a container runs pays it), so this file does nothing else:
+ * no exporter, no msgpack, no semver, no ESM loader.
+ */
+import { getTracer } from '../lib/singleton';
+import { debug, errorOnce, warnOnce } from '../lib/log';
+import type { Instrumenter } from '../lib/instrumenter';
+
+/** What the preloader did in this process; shared by every copy of the package through a global symbol. */
+export interface PreloadState {
+  /** Whether tracing is on (`DD_TRACE_ENABLED`); when false nothing was patched. */
+  readonly enabled: boolean;
+  /** The registry runtime, when tracing is on and start-up succeeded. */
+  readonly instrumenter: Instrumenter | undefined;
+  /** Set by hooks/register.mjs once the ESM loader and import hook are installed. */
+  esmHooked: boolean;
+}
+
+const STATE = Symbol.for('ddtrace-run.preload');
+type GlobalWithState = typeof globalThis & { [STATE]?: PreloadState };
+
+/**
+ * Start tracing for this process, once: later calls (the launcher's `--require` and an explicit one, or a
+ * second copy of this package) return the first call's state. Never throws.
+ */
+export function start(): PreloadState {
+  const g = globalThis as GlobalWithState;
+  const existing = g[STATE];
+  if (existing !== undefined) return existing;
+  const state: { enabled: boolean; instrumenter: Instrumenter | undefined; esmHooked: boolean } = {
+    enabled: false,
+    instrumenter: undefined,
+    esmHooked: false,
+  };
+  // Published before anything runs, so a require made while starting cannot start a second time.
+  g[STATE] = state;
+  try {
+    const tracer = getTracer();
+    if (!tracer.config.enabled) {
+      debug('DD_TRACE_ENABLED is false: no module is patched');
+      return state;
+    }
+    state.enabled = true;
+    // Required here rather than imported, so that a broken registry entry is caught below instead of
+    // failing the app's start.
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const { moduleHooks, globalHooks } = require('../integrations/registry') as typeof import('../integrations/registry');
+    const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
+    const instrumenter = new Instrumenter({ tracer, moduleHooks, globalHooks });
+    state.instrumenter = instrumenter;
+    warnAlreadyLoaded(instrumenter.importNames);
+    if (instrumenter.requireNames.length > 0) {
+      const { Hook } = require('require-in-the-middle') as typeof import('require-in-the-middle');
+      /* eslint-enable @typescript-eslint/no-var-requires */
+      // Internal files are named `module/file` in requireNames, which require-in-the-middle matches by
+      // their full module name; so `internals` stays off and only the listed files reach the callback.
+      new Hook([...instrumenter.requireNames], (exports, name, baseDir) => instrumenter.onRequire(exports, name, baseDir));
+    }
+    instrumenter.enableGlobalHooks();
+    debug(() => `started: hooking ${instrumenter.requireNames.join(', ') || 'no module'}`);
+  } catch (err) {
+    errorOnce('ddtrace-run could not start tracing', err);
+  }
+  return state;
+}
+
+/** The state of this process's preloader, if it ran. */
+export function preloadState(): PreloadState | undefined {
+  return (globalThis as GlobalWithState)[STATE];
+}
+
+/**
+ * A hooked package already in `require.cache` was loaded before the hook existed: the app's references
+ * to it were handed out unpatched. Say so once per package, naming the fix.
+ */
+function warnAlreadyLoaded(names: readonly string[]): void {
+  const cache = require.cache;
+  const files = Object.keys(cache);
+  if (files.length === 0) return;
+  for (const name of names) {
+    const needle = `/node_modules/${name}/`;
+    const needleWin = `\\node_modules\\${name.replace('/', '\\')}\\`;
+    if (files.some((f) => f.includes(needle) || f.includes(needleWin))) {
+      warnOnce(
+        `preload:already-loaded:${name}`,
+        `${name} was loaded before ddtrace-run started, so it may not be traced — start the app with ddtrace-run, or node --require ddtrace-run/register (--import for ESM)`,
+      );
+    }
+  }
+}
+
+start();

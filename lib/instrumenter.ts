@@ -1,0 +1,341 @@
+/**
+ * The runtime of the integration registry: what happens when a hooked module is required or imported.
+ * For each matching {@link ModuleHook} it checks that the integration is enabled and that the module's
+ * version is supported, loads the patch code (only now, never at start-up), and runs the patcher with a
+ * {@link PatchContext}. Whatever goes wrong in the tracer's own code leaves the module unpatched and the app
+ * running.
+ *
+ * The preloader (hooks/register.ts) owns one instance per process and feeds it from require-in-the-middle
+ * (CommonJS) and import-in-the-middle (ESM). Both may see the same exports object (a CommonJS library
+ * imported from ESM, a built-in used both ways); a marker symbol on the exports object makes the second
+ * sighting a no-op.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GlobalHook, ModuleHook, Patcher, PatchContext } from '../integrations/types';
+import type { IntegrationSettings, Tracer } from './tracer';
+import { isTracingSuppressed } from './scope';
+import { debug, errorOnce, isDebug } from './log';
+
+/**
+ * Marker on an instrumented exports object: the ids (`integration:key`) of the hooks already applied to it.
+ * A `Symbol.for` key, so two copies of this package agree on it.
+ */
+export const INSTRUMENTED: unique symbol = Symbol.for('ddtrace-run.instrumented') as never;
+
+/** Where replacements returned by patchers are remembered, shared by every copy of the package. */
+const REPLACEMENTS = Symbol.for('ddtrace-run.replacements');
+type GlobalWithReplacements = typeof globalThis & { [REPLACEMENTS]?: WeakMap<object, unknown> };
+/** Fallback marker store for exports objects that refuse a new property (frozen or sealed). */
+const FROZEN_MARKS = Symbol.for('ddtrace-run.frozen-marks');
+type GlobalWithMarks = typeof globalThis & { [FROZEN_MARKS]?: WeakMap<object, Set<string>> };
+
+// Same normalisation require-in-the-middle applies to the "full module name" of a file it sees
+// ('foo/bar.js' and 'foo/bar/index.js' both become 'foo/bar'), so keys computed here match its names.
+const NORMALIZE = /([/\\]index)?(\.js)?$/;
+
+/**
+ * The name under which a hook is looked up: the module name for a main export (`pg`, `http`), or
+ * `module/file` normalised the way require-in-the-middle names internal files (`pg/lib/client`).
+ */
+export function hookKey(module: string, file?: string): string {
+  const bare = module.startsWith('node:') ? module.slice(5) : module;
+  if (!file) return bare;
+  const rel = file.replace(/\\/g, '/').replace(/^\.?\//, '');
+  return `${bare}/${rel}`.replace(NORMALIZE, '');
+}
+
+/** Per-integration switches read by {@link PatchContext.active} on every patched call. */
+interface IntegrationState {
+  /** Enabled by configuration (refreshed on `tracer.init()` and whenever `settings()` is read). */
+  on: boolean;
+  /** Turned off for good by `fail()`. */
+  failed: boolean;
+}
+
+/** What the hooks feed into the instrumenter, and what it needs from its surroundings. */
+export interface InstrumenterOptions {
+  /** The process-wide tracer. */
+  readonly tracer: Tracer;
+  /** The registry's module hooks. */
+  readonly moduleHooks: readonly ModuleHook[];
+  /** The registry's global hooks. */
+  readonly globalHooks?: readonly GlobalHook[];
+}
+
+/** The registry's runtime: decides, loads and patches. One per process (see hooks/register.ts). */
+export class Instrumenter {
+  /** Names to give require-in-the-middle: module names plus `module/file` keys of internal-file hooks. */
+  readonly requireNames: readonly string[];
+  /** Package and built-in names to give import-in-the-middle's `Hook` (internal files are matched by key). */
+  readonly importNames: readonly string[];
+  /** Whether some hook names an internal file (import-in-the-middle then needs `internals: true`). */
+  readonly hasFileHooks: boolean;
+
+  private readonly tracer: Tracer;
+  private readonly byKey = new Map<string, ModuleHook[]>();
+  private readonly globalHooks: readonly GlobalHook[];
+  private readonly states = new Map<string, IntegrationState>();
+  private readonly patchers = new Map<ModuleHook, Patcher | null>();
+  private readonly versions = new Map<string, string | undefined>();
+  private readonly said = new Set<string>();
+  private satisfies: ((version: string, range: string) => boolean) | undefined;
+
+  constructor(options: InstrumenterOptions) {
+    this.tracer = options.tracer;
+    this.globalHooks = options.globalHooks ?? [];
+    const modules = new Set<string>();
+    let hasFileHooks = false;
+    for (const hook of options.moduleHooks) {
+      const key = hookKey(hook.module, hook.file);
+      const list = this.byKey.get(key);
+      if (list) list.push(hook);
+      else this.byKey.set(key, [hook]);
+      modules.add(hookKey(hook.module));
+      if (hook.file) hasFileHooks = true;
+    }
+    this.requireNames = [...new Set([...modules, ...this.byKey.keys()])];
+    this.importNames = [...modules];
+    this.hasFileHooks = hasFileHooks;
+    options.tracer.onInit(() => this.refresh());
+  }
+
+  /** require-in-the-middle callback: patch `exports` of module `name` (found in `baseDir`). */
+  onRequire<T>(exports: T, name: string, baseDir: string | undefined): T {
+    return this.patch(exports, normalizeName(name), baseDir) as T;
+  }
+
+  /**
+   * import-in-the-middle callback: patch an ESM namespace. For a CommonJS module (or a built-in) the
+   * patch applies to `default`, the module's exports object; named bindings the patcher replaced on that
+   * object are copied onto the namespace. Returns a new `default` when the patcher replaced the exports.
+   */
+  onImport(namespace: Record<string, unknown>, name: string, baseDir: string | undefined, format?: string): unknown {
+    const key = normalizeName(name);
+    if (!this.byKey.has(key)) return undefined;
+    try {
+      // An ES module's namespace is its API; a CommonJS module's or a built-in's API is its `default`.
+      const esm = format === 'module' || format === 'module-typescript';
+      const hasDefault = !esm && 'default' in namespace && isObjectLike(namespace.default);
+      const target = hasDefault ? namespace.default : namespace;
+      const result = this.patch(target, key, baseDir);
+      if (hasDefault && isObjectLike(result)) {
+        for (const name of Object.keys(namespace)) {
+          if (name === 'default' || !(name in (result as object))) continue;
+          const value = (result as Record<string, unknown>)[name];
+          if (namespace[name] !== value) namespace[name] = value;
+        }
+      }
+      return hasDefault && result !== target ? result : undefined;
+    } catch (err) {
+      errorOnce(`instrumenting ${key} failed`, err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Apply every hook registered under `key` to `exports`: the whole decision (enabled, supported version,
+   * not yet applied), load and patch. Returns the exports to hand to the app (the patcher's replacement, or
+   * `exports` itself). Never throws. Exported for tests that patch an aliased copy of a library in-process.
+   */
+  patch(exports: unknown, key: string, baseDir: string | undefined): unknown {
+    const hooks = this.byKey.get(key);
+    if (hooks === undefined || !isObjectLike(exports)) return exports;
+    let current: unknown = exports;
+    for (const hook of hooks) {
+      try {
+        current = this.apply(hook, current, key, baseDir);
+      } catch (err) {
+        // Defensive: apply() catches integration errors itself; this catches the instrumenter's own.
+        errorOnce(`instrumenting ${key} failed`, err);
+      }
+    }
+    return current;
+  }
+
+  /** Enable the global hooks (e.g. fetch through diagnostics channels) of enabled integrations. */
+  enableGlobalHooks(): void {
+    for (const hook of this.globalHooks) {
+      const state = this.state(hook.integration);
+      if (!state.on) {
+        debug(`${hook.integration}: disabled by configuration; not enabled`);
+        continue;
+      }
+      try {
+        hook.load()(this.context(hook.integration, undefined));
+        debug(`${hook.integration}: enabled`);
+      } catch (err) {
+        this.fail(hook.integration, err);
+      }
+    }
+  }
+
+  /** Whether an integration is currently active (enabled, not failed); used by `--info` and tests. */
+  isEnabled(integration: string): boolean {
+    const s = this.state(integration);
+    return s.on && !s.failed;
+  }
+
+  private apply(hook: ModuleHook, exports: unknown, key: string, baseDir: string | undefined): unknown {
+    const id = `${hook.integration}:${key}`;
+    const obj = exports as object;
+    const replacements = ((globalThis as GlobalWithReplacements)[REPLACEMENTS] ??= new WeakMap<object, unknown>());
+    if (hasMark(obj, id)) return replacements.has(obj) ? replacements.get(obj) : exports;
+
+    const state = this.state(hook.integration);
+    if (!state.on || state.failed) {
+      this.sayOnce(`${id}:off`, () => `${hook.integration}: disabled; ${key} left unpatched`);
+      return exports;
+    }
+    const version = baseDir === undefined ? undefined : this.versionOf(baseDir);
+    if (hook.versions !== undefined && !this.supported(version, hook.versions)) {
+      this.sayOnce(`${id}:version`, () =>
+        `${hook.integration}: ${key}@${version ?? 'unknown'} is outside the supported range ${hook.versions}; left unpatched`);
+      return exports;
+    }
+    const patcher = this.load(hook);
+    if (patcher === null) return exports;
+
+    // Mark first: if the patcher requires the module again (or the other hook system sees the same
+    // object while we are inside it), that nested sighting must not patch a second time.
+    addMark(obj, id);
+    let result: unknown;
+    try {
+      result = patcher(exports, this.context(hook.integration, version));
+    } catch (err) {
+      this.fail(hook.integration, err);
+      return exports;
+    }
+    if (result === undefined || result === exports) {
+      this.sayOnce(`${id}:patched`, () => `${hook.integration}: patched ${key}${version ? `@${version}` : ''}`);
+      return exports;
+    }
+    replacements.set(obj, result);
+    if (isObjectLike(result)) addMark(result as object, id);
+    this.sayOnce(`${id}:patched`, () => `${hook.integration}: patched ${key}${version ? `@${version}` : ''} (replaced its exports)`);
+    return result;
+  }
+
+  private load(hook: ModuleHook): Patcher | null {
+    const cached = this.patchers.get(hook);
+    if (cached !== undefined) return cached;
+    let patcher: Patcher | null = null;
+    try {
+      const loaded = hook.load();
+      if (typeof loaded !== 'function') throw new TypeError(`load() of ${hook.module} returned ${typeof loaded}, not a patch function`);
+      patcher = loaded;
+    } catch (err) {
+      this.fail(hook.integration, err);
+    }
+    this.patchers.set(hook, patcher);
+    return patcher;
+  }
+
+  private context(integration: string, version: string | undefined): PatchContext {
+    const state = this.state(integration);
+    const tracer = this.tracer;
+    return {
+      tracer,
+      integration,
+      version,
+      settings: (): IntegrationSettings => {
+        const settings = tracer.integrationSettings(integration);
+        state.on = settings.enabled;
+        return settings;
+      },
+      active: (): boolean => state.on && !state.failed && !isTracingSuppressed(),
+      fail: (err: unknown): void => this.fail(integration, err),
+    };
+  }
+
+  private fail(integration: string, err: unknown): void {
+    try {
+      this.state(integration).failed = true;
+      errorOnce(`${integration} integration failed and is turned off`, err);
+    } catch {
+      // fail() must never throw into the patched code that called it.
+    }
+  }
+
+  private state(integration: string): IntegrationState {
+    let state = this.states.get(integration);
+    if (state === undefined) {
+      state = { on: this.tracer.integrationSettings(integration).enabled, failed: false };
+      this.states.set(integration, state);
+    }
+    return state;
+  }
+
+  private refresh(): void {
+    for (const [integration, state] of this.states) state.on = this.tracer.integrationSettings(integration).enabled;
+  }
+
+  private versionOf(baseDir: string): string | undefined {
+    if (this.versions.has(baseDir)) return this.versions.get(baseDir);
+    let version: string | undefined;
+    try {
+      const pkg = JSON.parse(readFileSync(join(baseDir, 'package.json'), 'utf8')) as { version?: unknown };
+      if (typeof pkg.version === 'string') version = pkg.version;
+    } catch {
+      // No readable package.json: the version is unknown, so a versioned hook will not patch.
+    }
+    this.versions.set(baseDir, version);
+    return version;
+  }
+
+  private supported(version: string | undefined, range: string): boolean {
+    if (version === undefined) return false;
+    // Loaded on the first versioned module only: the preload path must not pay for semver.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    this.satisfies ??= require('semver/functions/satisfies') as (version: string, range: string) => boolean;
+    try {
+      return this.satisfies(version, range);
+    } catch {
+      return false;
+    }
+  }
+
+  private sayOnce(key: string, message: () => string): void {
+    if (!isDebug() || this.said.has(key)) return;
+    this.said.add(key);
+    debug(message);
+  }
+}
+
+/** Names as the hook libraries report them, turned into {@link hookKey} form (`node:` dropped, `/` separators). */
+function normalizeName(name: string): string {
+  const bare = name.startsWith('node:') ? name.slice(5) : name;
+  if (!bare.includes('/') && !bare.includes('\\')) return bare;
+  const posix = bare.replace(/\\/g, '/');
+  // A package name has one segment, or two for a scope; anything after it is a file inside the package.
+  const parts = posix.split('/');
+  const pkgLen = posix.startsWith('@') ? 2 : 1;
+  if (parts.length <= pkgLen) return posix;
+  return hookKey(parts.slice(0, pkgLen).join('/'), parts.slice(pkgLen).join('/'));
+}
+
+function isObjectLike(value: unknown): boolean {
+  return value !== null && (typeof value === 'object' || typeof value === 'function');
+}
+
+type Marked = { [INSTRUMENTED]?: Set<string> };
+
+function hasMark(obj: object, id: string): boolean {
+  if (Object.prototype.hasOwnProperty.call(obj, INSTRUMENTED)) return (obj as Marked)[INSTRUMENTED]!.has(id);
+  return (globalThis as GlobalWithMarks)[FROZEN_MARKS]?.get(obj)?.has(id) ?? false;
+}
+
+function addMark(obj: object, id: string): void {
+  if (Object.prototype.hasOwnProperty.call(obj, INSTRUMENTED)) {
+    (obj as Marked)[INSTRUMENTED]!.add(id);
+    return;
+  }
+  try {
+    Object.defineProperty(obj, INSTRUMENTED, { value: new Set([id]), enumerable: false, configurable: true });
+  } catch {
+    const marks = ((globalThis as GlobalWithMarks)[FROZEN_MARKS] ??= new WeakMap<object, Set<string>>());
+    const set = marks.get(obj);
+    if (set) set.add(id);
+    else marks.set(obj, new Set([id]));
+  }
+}
