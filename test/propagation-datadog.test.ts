@@ -47,6 +47,12 @@ describe('propagation: datadog', () => {
     });
   });
 
+  it('does not send an origin Node would reject as a header value', () => {
+    const carrier: Record<string, string> = {};
+    inject(ctx({ origin: 'rum\r\nx-evil: 1' }), carrier);
+    assert.equal(carrier['x-datadog-origin'], undefined);
+  });
+
   it('round-trips a 128-bit context', () => {
     const original = ctx({
       traceId: 18446744073709551615n,

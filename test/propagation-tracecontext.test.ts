@@ -203,6 +203,12 @@ describe('propagation: tracecontext', () => {
     assert.deepEqual(got?.propagatedTags, {});
   });
 
+  it('drops other vendors that Node could not send as a header value', () => {
+    const carrier: Record<string, string> = {};
+    inject(ctx({ tracestate: 'a=1,b=\n2' }), carrier);
+    assert.equal(carrier.tracestate, `dd=s:1;p:${SPAN};t.tid:4bf92f3577b34da6`);
+  });
+
   it('does not inject W3C headers for zero ids', () => {
     const carrier: Record<string, string> = {};
     inject(ctx({ spanId: 0n }), carrier);

@@ -44,7 +44,8 @@ export function inject(ctx: PropagatedContext, carrier: Record<string, string>):
   if (ctx.samplingPriority !== undefined) {
     carrier[DATADOG_HEADERS.samplingPriority] = String(ctx.samplingPriority);
   }
-  if (ctx.origin) carrier[DATADOG_HEADERS.origin] = ctx.origin;
+  // Node throws on control characters in header values; a bad origin must not break the caller's request.
+  if (ctx.origin && ORIGIN.test(ctx.origin)) carrier[DATADOG_HEADERS.origin] = ctx.origin;
   const tags = encodeTags(ctx);
   if (tags === '') return;
   if (tags.length > MAX_TAGS_HEADER_LENGTH) {
@@ -100,11 +101,9 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
   }
   if (spanId === null) return null;
 
-  const propagatedTags = decodeTags(headers.get(DATADOG_HEADERS.tags));
+  const { tags: propagatedTags, tid } = decodeTags(headers.get(DATADOG_HEADERS.tags));
   let traceIdHigh = '';
-  const tid = propagatedTags[TID_KEY];
   if (tid !== undefined) {
-    delete propagatedTags[TID_KEY];
     if (isHex16Lower(tid)) traceIdHigh = normaliseHigh(tid);
     else debug(() => `datadog extract: malformed _dd.p.tid ${JSON.stringify(tid.slice(0, 40))}; dropped`);
   }
@@ -145,19 +144,27 @@ function readOrigin(raw: string | undefined): string | undefined {
   return raw;
 }
 
+/** Decoded `x-datadog-tags`: the `_dd.p.*` tags and, apart, the unvalidated `_dd.p.tid`. */
+export interface DecodedTags {
+  tags: Record<string, string>;
+  tid: string | undefined;
+}
+
 /**
  * Decode `x-datadog-tags`. Like the Datadog tracers, a header that is too long or has any malformed pair is
  * dropped whole: a partial read could propagate a decision maker that no longer matches the other tags.
- * Keys other than `_dd.p.*` are ignored (they are not ours to propagate).
+ * Keys other than `_dd.p.*` are ignored (they are not ours to propagate). `_dd.p.tid` is returned apart
+ * because it becomes `traceIdHigh`, not a tag.
  */
-export function decodeTags(raw: string | undefined): Record<string, string> {
-  const tags: Record<string, string> = {};
-  if (raw === undefined || raw === '') return tags;
+export function decodeTags(raw: string | undefined): DecodedTags {
+  const empty: DecodedTags = { tags: {}, tid: undefined };
+  if (raw === undefined || raw === '') return empty;
   if (raw.length > MAX_TAGS_HEADER_LENGTH) {
     debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); dropped`);
-    return tags;
+    return empty;
   }
-  const found: Record<string, string> = {};
+  const tags: Record<string, string> = {};
+  let tid: string | undefined;
   for (const pair of raw.split(',')) {
     const eq = pair.indexOf('=');
     // Keys tolerate the space some writers put after commas; values are kept byte for byte.
@@ -165,9 +172,10 @@ export function decodeTags(raw: string | undefined): Record<string, string> {
     const value = eq > 0 ? pair.slice(eq + 1) : '';
     if (key === '' || value === '' || !TAG_VALUE.test(value) || !TAG_KEY_ANY.test(key)) {
       debug(() => `datadog extract: malformed x-datadog-tags ${JSON.stringify(raw.slice(0, 80))}; dropped`);
-      return tags;
+      return empty;
     }
-    if (key.startsWith(TAG_PREFIX) && TAG_KEY.test(key)) found[key] = value;
+    if (key === TID_KEY) tid = value;
+    else if (key.length > TAG_PREFIX.length && key.startsWith(TAG_PREFIX)) tags[key] = value;
   }
-  return found;
+  return { tags, tid };
 }

@@ -1,11 +1,12 @@
 /**
  * The propagator: writes and reads trace context in the configured header styles.
  *
- * Extraction with several styles: the first style (in configured order) that yields a context wins. Later
- * styles are consulted only to enrich it when they describe the same trace (same low 64 bits, and no
- * conflicting high bits): W3C `tracestate` from other vendors is kept, and a missing high half is filled
- * in. A later style that names a different trace is ignored (with a debug line), because the first style
- * is the one the operator ranked as authoritative.
+ * Extraction with several styles: the first style (in configured order) that yields a context wins, ids,
+ * priority, origin and tags alike. When `tracecontext` is also configured and `traceparent` names the same
+ * trace (same low 64 bits, no conflicting high bits), the other vendors' `tracestate` members are kept and
+ * a missing high half is filled in, so W3C partners are not cut off by a Datadog-first configuration. When
+ * `traceparent` names a different trace it is ignored (with a debug line): the first style is the one the
+ * operator ranked as authoritative. Other styles carry nothing W3C or Datadog lack, so they never merge.
  * @packageDocumentation
  */
 import { debug } from '../log';
@@ -49,6 +50,7 @@ export class Propagator {
   private readonly injectors: Injector[];
   private readonly extractors: Extractor[];
   private readonly extractStyles: PropagationStyle[];
+  private readonly mergeW3C: boolean;
 
   /** Build from style lists (duplicates are ignored). */
   constructor(options: PropagatorOptions) {
@@ -56,6 +58,7 @@ export class Propagator {
     this.extractStyles = [...new Set(options.extract)];
     this.injectors = inject.map((s) => INJECTORS[s]);
     this.extractors = this.extractStyles.map((s) => EXTRACTORS[s]);
+    this.mergeW3C = this.extractStyles.includes('tracecontext');
   }
 
   /** Write `ctx` into `carrier` in every inject style. */
@@ -74,34 +77,39 @@ export class Propagator {
   extract(carrier: Carrier): PropagatedContext | null {
     if (carrier === null || typeof carrier !== 'object') return null;
     const headers = new HeaderReader(carrier);
-    let result: PropagatedContext | null = null;
     for (let i = 0; i < this.extractors.length; i++) {
-      const ctx = safeExtract(this.extractors[i] as Extractor, headers);
+      const ctx = safeCall(this.extractors[i] as Extractor, headers);
       if (ctx === null) continue;
-      if (result === null) {
-        result = ctx;
-      } else if (!sameTrace(result, ctx)) {
-        debug(() => `propagation extract: ${this.extractStyles[i]} names a different trace; ignored`);
-      } else {
-        if (result.traceIdHigh === '') result.traceIdHigh = ctx.traceIdHigh;
-        if (result.tracestate === undefined) result.tracestate = ctx.tracestate;
-      }
-      // Nothing left that a later style could add.
-      if (result.traceIdHigh !== '' && result.tracestate !== undefined) break;
+      if (this.mergeW3C && this.extractStyles[i] !== 'tracecontext') mergeW3C(ctx, headers);
+      return ctx;
     }
-    return result;
-  }
-}
-
-function safeExtract(extractor: Extractor, headers: HeaderReader): PropagatedContext | null {
-  try {
-    return extractor(headers);
-  } catch (err) {
-    debug(() => `propagation extract failed: ${String(err)}`);
     return null;
   }
 }
 
-function sameTrace(a: PropagatedContext, b: PropagatedContext): boolean {
-  return a.traceId === b.traceId && (a.traceIdHigh === '' || b.traceIdHigh === '' || a.traceIdHigh === b.traceIdHigh);
+/**
+ * Enrich a context from another style with what only W3C carries: other vendors' `tracestate` members and,
+ * when missing, the high half of the trace id. Only when `traceparent` names the same trace.
+ */
+function mergeW3C(ctx: PropagatedContext, headers: HeaderReader): void {
+  const w3c = safeCall(tracecontext.extractTraceAndState, headers);
+  if (w3c === null) return;
+  const sameTrace = w3c.traceId === ctx.traceId &&
+    (ctx.traceIdHigh === '' || w3c.traceIdHigh === '' || ctx.traceIdHigh === w3c.traceIdHigh);
+  if (!sameTrace) {
+    debug('propagation extract: traceparent names a different trace; the first style wins alone');
+    return;
+  }
+  if (ctx.traceIdHigh === '') ctx.traceIdHigh = w3c.traceIdHigh;
+  if (ctx.tracestate === undefined) ctx.tracestate = w3c.tracestate;
+}
+
+// The styles are written not to throw; this guards the caller's request against our bugs and odd carriers.
+function safeCall<T>(fn: (headers: HeaderReader) => T | null, headers: HeaderReader): T | null {
+  try {
+    return fn(headers);
+  } catch (err) {
+    debug(() => `propagation extract failed: ${String(err)}`);
+    return null;
+  }
 }

@@ -15,6 +15,7 @@ import {
   encodeDatadogMember,
   splitTracestate,
   truncateMembers,
+  type SplitTracestate,
 } from './tracestate';
 
 /** Header names of the W3C style. */
@@ -24,14 +25,11 @@ export const TRACECONTEXT_HEADERS = { traceparent: 'traceparent', tracestate: 't
 const V00_LENGTH = 55;
 /** Future versions may append fields, but a traceparent this long is abuse, not a version. */
 const MAX_TRACEPARENT_LENGTH = 256;
-// Version, trace id, parent id, flags, then (future versions only) '-' and whatever comes next.
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-const ZERO32 = '00000000000000000000000000000000';
 const ZERO16 = '0000000000000000';
 const OWS = /^[ \t]+|[ \t]+$/g;
 const DM = '_dd.p.dm';
-const TID = '_dd.p.tid';
 const DD_PREFIX = `${DD_KEY}=`;
+const NOT_PRINTABLE = /[^\x20-\x7e]/;
 
 /**
  * Write `traceparent` and `tracestate`. Skipped when an id is zero (W3C forbids it; Datadog allows a zero
@@ -54,14 +52,32 @@ export function inject(ctx: PropagatedContext, carrier: Record<string, string>):
     traceIdHigh: normaliseHigh(ctx.traceIdHigh),
     tags: ctx.propagatedTags,
   })}`;
-  let value = dd;
-  if (ctx.tracestate) {
-    // Ours is rewritten and moved to the front; an older `dd=` left in the list would be a duplicate key.
-    const members = ctx.tracestate.split(',').filter((m) => m !== '' && !m.startsWith(DD_PREFIX));
-    const others = truncateMembers(members, MAX_TRACESTATE_LENGTH - dd.length - 1, MAX_MEMBERS - 1);
-    if (others.length > 0) value += ',' + others.join(',');
+  carrier[TRACECONTEXT_HEADERS.tracestate] = ctx.tracestate ? dd + withOthers(dd.length, ctx.tracestate) : dd;
+}
+
+/** `,<others>` trimmed to fit after our member, or "" when none fit. */
+function withOthers(ddLength: number, others: string): string {
+  // A hand-built context could carry anything; Node would throw on it when the header is set.
+  if (NOT_PRINTABLE.test(others)) {
+    debug('tracecontext inject: tracestate has non-printable characters; other vendors dropped');
+    return '';
   }
-  carrier[TRACECONTEXT_HEADERS.tracestate] = value;
+  const budget = MAX_TRACESTATE_LENGTH - ddLength - 1;
+  // Fast path: what extract produced is already clean, so usually it only needs to fit.
+  if (others.length <= budget && countMembers(others) < MAX_MEMBERS &&
+      !others.startsWith(DD_PREFIX) && !others.includes(',' + DD_PREFIX) && !others.includes(',,')) {
+    return ',' + others;
+  }
+  // Ours is rewritten and moved to the front; an older `dd=` left in the list would be a duplicate key.
+  const members = others.split(',').filter((m) => m !== '' && !m.startsWith(DD_PREFIX));
+  const kept = truncateMembers(members, budget, MAX_MEMBERS - 1);
+  return kept.length > 0 ? ',' + kept.join(',') : '';
+}
+
+function countMembers(list: string): number {
+  let n = 1;
+  for (let i = list.indexOf(','); i !== -1; i = list.indexOf(',', i + 1)) n++;
+  return n;
 }
 
 /**
@@ -79,12 +95,9 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
   const parsed = parseTraceparent(raw);
   if (parsed === null) return null;
 
-  const rawState = headers.getList(TRACECONTEXT_HEADERS.tracestate);
-  const split = rawState === undefined ? null : splitTracestate(rawState);
+  const split = readTracestate(headers);
   const member = split?.dd === undefined ? undefined : decodeDatadogMember(split.dd);
   const propagatedTags: Record<string, string> = member ? member.tags : {};
-  // traceparent already carries the high bits; a disagreeing `t.tid` must not win over it.
-  delete propagatedTags[TID];
 
   let samplingPriority = member?.samplingPriority;
   if (samplingPriority === undefined) {
@@ -97,10 +110,6 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
     delete propagatedTags[DM];
   }
 
-  let tracestate: string | undefined;
-  if (split && split.others.length > 0) {
-    tracestate = truncateMembers(split.others, MAX_TRACESTATE_LENGTH, MAX_MEMBERS).join(',') || undefined;
-  }
   return {
     traceId: parsed.traceId,
     traceIdHigh: parsed.traceIdHigh,
@@ -108,8 +117,37 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
     samplingPriority,
     origin: member?.origin,
     propagatedTags,
-    tracestate,
+    tracestate: othersOf(split),
   };
+}
+
+/** The trace a `traceparent` names and the other vendors' `tracestate` members: what a merge can use. */
+export interface W3CTraceAndState {
+  traceId: bigint;
+  traceIdHigh: string;
+  tracestate: string | undefined;
+}
+
+/**
+ * The cheap read used when another style already supplied the context: ids to check it is the same trace
+ * and other vendors' members to keep, without decoding our own `dd=` member.
+ */
+export function extractTraceAndState(source: Carrier | HeaderReader): W3CTraceAndState | null {
+  const headers = toReader(source);
+  const raw = headers.get(TRACECONTEXT_HEADERS.traceparent);
+  const parsed = raw === undefined ? null : parseTraceparent(raw);
+  if (parsed === null) return null;
+  return { traceId: parsed.traceId, traceIdHigh: parsed.traceIdHigh, tracestate: othersOf(readTracestate(headers)) };
+}
+
+function readTracestate(headers: HeaderReader): SplitTracestate | null {
+  const raw = headers.getList(TRACECONTEXT_HEADERS.tracestate);
+  return raw === undefined || raw === '' ? null : splitTracestate(raw);
+}
+
+function othersOf(split: SplitTracestate | null): string | undefined {
+  if (split === null || split.others.length === 0) return undefined;
+  return truncateMembers(split.others, MAX_TRACESTATE_LENGTH, MAX_MEMBERS).join(',') || undefined;
 }
 
 /** A valid `traceparent`, decoded. */
@@ -120,29 +158,61 @@ export interface Traceparent {
   sampled: boolean;
 }
 
+const DASH = 0x2d;
+
+// Hand-rolled rather than a regex: this runs on every incoming request and a char loop is several times
+// cheaper than a capturing match on the 55 chars.
+function isLowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+function isZero(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) !== 0x30) return false;
+  return true;
+}
+
+function hasOws(raw: string): boolean {
+  const first = raw.charCodeAt(0);
+  const last = raw.charCodeAt(raw.length - 1);
+  return first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09;
+}
+
+function traceparentProblem(v: string): string | undefined {
+  // Layout: vv-<32 trace>-<16 parent>-ff, dashes at 2, 35 and 52.
+  if (v.length < V00_LENGTH || v.charCodeAt(2) !== DASH || v.charCodeAt(35) !== DASH || v.charCodeAt(52) !== DASH ||
+      !isLowerHex(v, 0, 2) || !isLowerHex(v, 3, 35) || !isLowerHex(v, 36, 52) || !isLowerHex(v, 53, 55)) {
+    return 'malformed';
+  }
+  if (v.startsWith('ff')) return 'version ff';
+  if (v.length > V00_LENGTH) {
+    if (v.startsWith('00')) return 'version 00 with extra fields';
+    if (v.charCodeAt(V00_LENGTH) !== DASH) return 'malformed';
+  }
+  if (isZero(v, 3, 35)) return 'zero trace id';
+  if (isZero(v, 36, 52)) return 'zero parent id';
+  return undefined;
+}
+
 /**
  * Validate and decode a `traceparent` value: lowercase hex only, exact field lengths, version `ff` invalid,
  * zero ids invalid, version 00 exactly 55 chars, later versions parsed by their 00 prefix when the next
  * char is `-` (the spec's forward compatibility rule). Returns null with a debug line otherwise.
  */
 export function parseTraceparent(raw: string): Traceparent | null {
-  const value = raw.length > MAX_TRACEPARENT_LENGTH ? '' : raw.replace(OWS, '');
-  const m = TRACEPARENT.exec(value);
-  let why: string | undefined;
-  if (m === null) why = 'malformed';
-  else if (m[1] === 'ff') why = 'version ff';
-  else if (m[1] === '00' && value.length !== V00_LENGTH) why = 'version 00 with extra fields';
-  else if (m[2] === ZERO32) why = 'zero trace id';
-  else if (m[3] === ZERO16) why = 'zero parent id';
-  if (m === null || why !== undefined) {
+  const value = raw.length > MAX_TRACEPARENT_LENGTH ? '' : hasOws(raw) ? raw.replace(OWS, '') : raw;
+  const why = traceparentProblem(value);
+  if (why !== undefined) {
     debug(() => `tracecontext extract: ${why}: ${JSON.stringify(raw.slice(0, 80))}; ignored`);
     return null;
   }
-  const hex = m[2] as string;
   return {
-    traceId: BigInt('0x' + hex.slice(16)),
-    traceIdHigh: normaliseHigh(hex.slice(0, 16)),
-    spanId: BigInt('0x' + (m[3] as string)),
-    sampled: (parseInt(m[4] as string, 16) & 1) === 1,
+    traceId: BigInt('0x' + value.slice(19, 35)),
+    traceIdHigh: normaliseHigh(value.slice(3, 19)),
+    spanId: BigInt('0x' + value.slice(36, 52)),
+    sampled: (parseInt(value.slice(53, 55), 16) & 1) === 1,
   };
 }

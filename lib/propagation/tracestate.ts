@@ -26,6 +26,14 @@ const KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 const OWS = /^[ \t]+|[ \t]+$/g;
 
+// Most members have no surrounding whitespace; testing two chars is much cheaper than a replace.
+function hasOws(s: string): boolean {
+  if (s === '') return false;
+  const first = s.charCodeAt(0);
+  const last = s.charCodeAt(s.length - 1);
+  return first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09;
+}
+
 /** `tracestate` split into our member's value and the other vendors' members (in their order). */
 export interface SplitTracestate {
   /** The value of the `dd=` member, if present. */
@@ -48,7 +56,7 @@ export function splitTracestate(raw: string): SplitTracestate | null {
   const others: string[] = [];
   let dd: string | undefined;
   for (const part of raw.split(',')) {
-    const member = part.replace(OWS, '');
+    const member = hasOws(part) ? part.replace(OWS, '') : part;
     if (member === '') continue; // empty members are explicitly allowed
     const eq = member.indexOf('=');
     const key = eq > 0 ? member.slice(0, eq) : '';
@@ -88,13 +96,18 @@ export interface DatadogMember {
   origin: string | undefined;
   /** `p:`, the last Datadog span on the path (16 hex), when valid. */
   lastParentId: string | undefined;
-  /** `t.*` fields turned back into `_dd.p.*` tags. */
+  /** `t.*` fields turned back into `_dd.p.*` tags (except `t.tid`). */
   tags: Record<string, string>;
 }
 
 const PRIORITY = /^-?[0-9]$/;
 const HEX16 = /^[0-9a-f]{16}$/;
 const TAG_PREFIX = '_dd.p.';
+
+/** `=` is not allowed in tracestate values, so writers encode it as `~`. */
+function untilde(v: string): string {
+  return v.indexOf('~') === -1 ? v : v.replace(/~/g, '=');
+}
 
 /** Decode the value of a `dd=` member. Unknown or malformed fields are skipped, never fatal. */
 export function decodeDatadogMember(value: string): DatadogMember {
@@ -109,12 +122,12 @@ export function decodeDatadogMember(value: string): DatadogMember {
       if (n >= -1 && n <= 2) out.samplingPriority = n;
       else debug(() => `tracestate dd: bad s:${v.slice(0, 20)}; ignored`);
     } else if (key === 'o') {
-      if (v !== '') out.origin = v.replace(/~/g, '=');
+      if (v !== '') out.origin = untilde(v);
     } else if (key === 'p') {
       if (HEX16.test(v)) out.lastParentId = v;
-    } else if (key.startsWith('t.') && key.length > 2 && v !== '') {
-      // `=` is not allowed in tracestate values, so writers encode it as `~`.
-      out.tags[TAG_PREFIX + key.slice(2)] = v.replace(/~/g, '=');
+    } else if (key.startsWith('t.') && key.length > 2 && v !== '' && key !== 't.tid') {
+      // t.tid is skipped: traceparent already carries the high bits, and a disagreeing copy must not win.
+      out.tags[TAG_PREFIX + key.slice(2)] = untilde(v);
     }
   }
   return out;
@@ -138,7 +151,11 @@ const VALUE_FILTER = /[^\x20-\x2b\x2d-\x3a\x3c-\x7d]/g;
 const KEY_FILTER = /[^\x21-\x2b\x2d-\x39\x3c\x3e-\x7e]/g;
 const TRAILING_SPACES = / +$/;
 
+// Anything the filters below would change: most values are plain and skip all three replaces.
+const NEEDS_ESCAPE = /[^\x20-\x2b\x2d-\x3a\x3c\x3e-\x7d]| $/;
+
 function encodeValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(VALUE_FILTER, '_').replace(/=/g, '~').replace(TRAILING_SPACES, (m) => '_'.repeat(m.length));
 }
 
