@@ -10,6 +10,7 @@
 import { getTracer } from '../lib/singleton';
 import { debug, errorOnce, warnOnce } from '../lib/log';
 import type { Instrumenter } from '../lib/instrumenter';
+import type { GlobalHook, ModuleHook } from '../integrations/types';
 
 /** What the preloader did in this process; shared by every copy of the package through a global symbol. */
 export interface PreloadState {
@@ -22,7 +23,22 @@ export interface PreloadState {
 }
 
 const STATE = Symbol.for('ddtrace-run.preload');
-type GlobalWithState = typeof globalThis & { [STATE]?: PreloadState };
+type GlobalWithState = typeof globalThis & { [STATE]?: PreloadState; [EXTRA_HOOKS]?: ExtraHooks };
+
+/**
+ * Hooks added to the registry's, for this process only: set `globalThis[Symbol.for('ddtrace-run.extra-hooks')]`
+ * in a file preloaded before the preloader. For integrations that live outside this package, and for the
+ * start-up tests' fake integration.
+ */
+export interface ExtraHooks {
+  /** Extra module hooks. */
+  readonly moduleHooks?: readonly ModuleHook[];
+  /** Extra global hooks. */
+  readonly globalHooks?: readonly GlobalHook[];
+}
+
+/** The global key of {@link ExtraHooks}. */
+export const EXTRA_HOOKS: unique symbol = Symbol.for('ddtrace-run.extra-hooks') as never;
 
 /**
  * Start tracing for this process, once: later calls (the launcher's `--require` and an explicit one, or a
@@ -51,7 +67,12 @@ export function start(): PreloadState {
     /* eslint-disable @typescript-eslint/no-var-requires */
     const { moduleHooks, globalHooks } = require('../integrations/registry') as typeof import('../integrations/registry');
     const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
-    const instrumenter = new Instrumenter({ tracer, moduleHooks, globalHooks });
+    const extra = g[EXTRA_HOOKS];
+    const instrumenter = new Instrumenter({
+      tracer,
+      moduleHooks: extra?.moduleHooks ? [...moduleHooks, ...extra.moduleHooks] : moduleHooks,
+      globalHooks: extra?.globalHooks ? [...globalHooks, ...extra.globalHooks] : globalHooks,
+    });
     state.instrumenter = instrumenter;
     warnAlreadyLoaded(instrumenter.importNames);
     if (instrumenter.requireNames.length > 0) {

@@ -26,9 +26,9 @@ export const INSTRUMENTED: unique symbol = Symbol.for('ddtrace-run.instrumented'
 /** Where replacements returned by patchers are remembered, shared by every copy of the package. */
 const REPLACEMENTS = Symbol.for('ddtrace-run.replacements');
 type GlobalWithReplacements = typeof globalThis & { [REPLACEMENTS]?: WeakMap<object, unknown> };
-/** Fallback marker store for exports objects that refuse a new property (frozen or sealed). */
-const FROZEN_MARKS = Symbol.for('ddtrace-run.frozen-marks');
-type GlobalWithMarks = typeof globalThis & { [FROZEN_MARKS]?: WeakMap<object, Set<string>> };
+/** Marker store for exports objects that refuse a new property (frozen, sealed, or an ESM namespace proxy). */
+const ASIDE_MARKS = Symbol.for('ddtrace-run.aside-marks');
+type GlobalWithMarks = typeof globalThis & { [ASIDE_MARKS]?: WeakMap<object, Set<string>> };
 
 // Same normalisation require-in-the-middle applies to the "full module name" of a file it sees
 // ('foo/bar.js' and 'foo/bar/index.js' both become 'foo/bar'), so keys computed here match its names.
@@ -117,16 +117,14 @@ export class Instrumenter {
       // An ES module's namespace is its API; a CommonJS module's or a built-in's API is its `default`.
       const esm = format === 'module' || format === 'module-typescript';
       const hasDefault = !esm && 'default' in namespace && isObjectLike(namespace.default);
-      const target = hasDefault ? namespace.default : namespace;
-      const result = this.patch(target, key, baseDir);
-      if (hasDefault && isObjectLike(result)) {
-        for (const name of Object.keys(namespace)) {
-          if (name === 'default' || !(name in (result as object))) continue;
-          const value = (result as Record<string, unknown>)[name];
-          if (namespace[name] !== value) namespace[name] = value;
-        }
+      if (!hasDefault) {
+        this.patchNamespace(namespace, key, baseDir);
+        return undefined;
       }
-      return hasDefault && result !== target ? result : undefined;
+      const target = namespace.default;
+      const result = this.patch(target, key, baseDir);
+      if (isObjectLike(result)) copyBindings(result as Record<string, unknown>, namespace);
+      return result !== target ? result : undefined;
     } catch (err) {
       errorOnce(`instrumenting ${key} failed`, err);
       return undefined;
@@ -151,6 +149,25 @@ export class Instrumenter {
       }
     }
     return current;
+  }
+
+  /**
+   * Patch an ES module's namespace. The namespace import-in-the-middle hands over is a null-prototype
+   * proxy that only accepts writes of existing export names, which shimmer-style wrapping trips over; so
+   * the patcher works on an ordinary object holding the same exports, and what it changed is written back
+   * (which re-binds the app's live imports).
+   */
+  private patchNamespace(namespace: Record<string, unknown>, key: string, baseDir: string | undefined): void {
+    const hooks = this.byKey.get(key)!;
+    if (hooks.every((hook) => hasMark(namespace, `${hook.integration}:${key}`))) return;
+    const facade: Record<string, unknown> = {};
+    for (const name of Object.keys(namespace)) facade[name] = namespace[name];
+    const result = this.patch(facade, key, baseDir);
+    for (const hook of hooks) addMark(namespace, `${hook.integration}:${key}`);
+    if (result !== facade) {
+      debug(`${key}: a patcher returned new exports for an ES module; only its changed exports are applied`);
+    }
+    if (isObjectLike(result)) copyBindings(result as Record<string, unknown>, namespace);
   }
 
   /** Enable the global hooks (e.g. fetch through diagnostics channels) of enabled integrations. */
@@ -180,7 +197,10 @@ export class Instrumenter {
     const id = `${hook.integration}:${key}`;
     const obj = exports as object;
     const replacements = ((globalThis as GlobalWithReplacements)[REPLACEMENTS] ??= new WeakMap<object, unknown>());
-    if (hasMark(obj, id)) return replacements.has(obj) ? replacements.get(obj) : exports;
+    if (hasMark(obj, id)) {
+      this.sayOnce(`${id}:again`, () => `${hook.integration}: ${key} seen again (require and import share its exports); not patched twice`);
+      return replacements.has(obj) ? replacements.get(obj) : exports;
+    }
 
     const state = this.state(hook.integration);
     if (!state.on || state.failed) {
@@ -314,6 +334,15 @@ function normalizeName(name: string): string {
   return hookKey(parts.slice(0, pkgLen).join('/'), parts.slice(pkgLen).join('/'));
 }
 
+/** Write into `namespace` every export whose value differs in `exports` (the default export excepted). */
+function copyBindings(exports: Record<string, unknown>, namespace: Record<string, unknown>): void {
+  for (const name of Object.keys(namespace)) {
+    if (name === 'default' || !(name in exports)) continue;
+    const value = exports[name];
+    if (namespace[name] !== value) namespace[name] = value;
+  }
+}
+
 function isObjectLike(value: unknown): boolean {
   return value !== null && (typeof value === 'object' || typeof value === 'function');
 }
@@ -322,7 +351,7 @@ type Marked = { [INSTRUMENTED]?: Set<string> };
 
 function hasMark(obj: object, id: string): boolean {
   if (Object.prototype.hasOwnProperty.call(obj, INSTRUMENTED)) return (obj as Marked)[INSTRUMENTED]!.has(id);
-  return (globalThis as GlobalWithMarks)[FROZEN_MARKS]?.get(obj)?.has(id) ?? false;
+  return (globalThis as GlobalWithMarks)[ASIDE_MARKS]?.get(obj)?.has(id) ?? false;
 }
 
 function addMark(obj: object, id: string): void {
@@ -332,10 +361,13 @@ function addMark(obj: object, id: string): void {
   }
   try {
     Object.defineProperty(obj, INSTRUMENTED, { value: new Set([id]), enumerable: false, configurable: true });
+    // An import-in-the-middle namespace is a proxy that accepts the definition but keeps only export names.
+    if (Object.prototype.hasOwnProperty.call(obj, INSTRUMENTED)) return;
   } catch {
-    const marks = ((globalThis as GlobalWithMarks)[FROZEN_MARKS] ??= new WeakMap<object, Set<string>>());
-    const set = marks.get(obj);
-    if (set) set.add(id);
-    else marks.set(obj, new Set([id]));
+    // Frozen or sealed: remembered aside instead.
   }
+  const marks = ((globalThis as GlobalWithMarks)[ASIDE_MARKS] ??= new WeakMap<object, Set<string>>());
+  const set = marks.get(obj);
+  if (set) set.add(id);
+  else marks.set(obj, new Set([id]));
 }
