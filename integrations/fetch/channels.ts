@@ -1,0 +1,112 @@
+/**
+ * Tracing global `fetch` through the diagnostics channels of the undici bundled with Node. Nothing is
+ * patched: `undici:request:create` (published in the caller's async context) starts the span and adds the
+ * propagation headers to the outgoing request; `undici:request:headers` tags the status;
+ * `undici:request:trailers` (the body is complete) or `undici:request:error` finishes it. A redirect is a
+ * new undici request, so each hop gets its own span.
+ *
+ * Subscribing through `diagnostics_channel.subscribe` makes each channel's `hasSubscribers` true only now,
+ * so a process without the tracer pays nothing, and undici skips building messages nobody reads.
+ */
+import * as dc from 'node:diagnostics_channel';
+import type { PatchContext } from '../types';
+import type { Span } from '../../lib/span';
+import { propagationHeaders, setClientStatus, startClientSpan, type ClientTarget } from '../http/client-span';
+
+/** Property of an undici request object holding its span. */
+export const FETCH_SPAN: unique symbol = Symbol.for('ddtrace-run.fetch.span') as never;
+
+/** The fields of undici's internal request object that are read here (stable from undici 5 to 7). */
+interface UndiciRequest {
+  origin?: string | URL;
+  method?: string;
+  path?: string;
+  /** undici >= 6: `[name, value, name, value, …]`; undici 5: a raw `name: value\r\n` string. */
+  headers?: unknown;
+  addHeader?(name: string, value: string): unknown;
+  [FETCH_SPAN]?: Span;
+}
+
+interface RequestMessage {
+  request?: UndiciRequest;
+  response?: { statusCode?: number };
+  error?: unknown;
+}
+
+const SUBSCRIBED = Symbol.for('ddtrace-run.fetch.subscribed');
+type GlobalWithFlag = typeof globalThis & { [SUBSCRIBED]?: boolean };
+
+/** Subscribe to undici's request channels (once per process, even with two copies of the package). */
+export function enableFetch(ctx: PatchContext): void {
+  const g = globalThis as GlobalWithFlag;
+  if (g[SUBSCRIBED]) return;
+  g[SUBSCRIBED] = true;
+  dc.subscribe('undici:request:create', (message) => onCreate(ctx, message as RequestMessage));
+  dc.subscribe('undici:request:headers', (message) => onHeaders(ctx, message as RequestMessage));
+  dc.subscribe('undici:request:trailers', (message) => onDone(ctx, message as RequestMessage));
+  dc.subscribe('undici:request:error', (message) => onDone(ctx, message as RequestMessage));
+}
+
+function onCreate(ctx: PatchContext, message: RequestMessage): void {
+  const request = message.request;
+  // active() is false inside the tracer's own requests (suppressTracing) and when the integration is off.
+  if (request === undefined || !ctx.active()) return;
+  let span: Span | undefined;
+  try {
+    span = startClientSpan(ctx, 'fetch', targetOf(request));
+    setHeaders(request, propagationHeaders(ctx, span));
+    request[FETCH_SPAN] = span;
+  } catch (err) {
+    ctx.fail(err);
+    span?.finish();
+  }
+}
+
+function onHeaders(ctx: PatchContext, message: RequestMessage): void {
+  const span = message.request?.[FETCH_SPAN];
+  if (span === undefined || span.duration >= 0) return;
+  try {
+    setClientStatus(ctx, span, message.response?.statusCode);
+  } catch (err) {
+    ctx.fail(err);
+  }
+}
+
+function onDone(ctx: PatchContext, message: RequestMessage): void {
+  const span = message.request?.[FETCH_SPAN];
+  if (span === undefined || span.duration >= 0) return;
+  try {
+    if (message.error !== undefined) span.setError(message.error);
+  } catch (err) {
+    ctx.fail(err);
+  }
+  span.finish();
+}
+
+function targetOf(request: UndiciRequest): ClientTarget {
+  const origin = new URL(String(request.origin));
+  const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
+  const port = origin.port ? Number(origin.port) : origin.protocol === 'https:' ? 443 : 80;
+  return { method: request.method || 'GET', protocol: origin.protocol, host, port, path: request.path || '/' };
+}
+
+/**
+ * Add `headers` to the outgoing request. A header the caller already set under the same name is replaced
+ * rather than duplicated (two `traceparent` values would be read as none).
+ */
+function setHeaders(request: UndiciRequest, headers: Record<string, string>): void {
+  const list = request.headers;
+  for (const name in headers) {
+    if (Array.isArray(list)) {
+      let replaced = false;
+      for (let i = 0; i < list.length; i += 2) {
+        if (typeof list[i] === 'string' && (list[i] as string).toLowerCase() === name) {
+          list[i + 1] = headers[name];
+          replaced = true;
+        }
+      }
+      if (replaced) continue;
+    }
+    request.addHeader?.(name, headers[name]);
+  }
+}
