@@ -5,11 +5,13 @@
  * required. `hooks/register.mjs` (the `--import` entry) calls {@link start} and adds the ESM side.
  *
  * Start-up cost matters here (every `node` a container runs pays it), so this file does nothing else:
- * no exporter, no msgpack, no semver, no ESM loader.
+ * it reads the configuration but does not build the tracer (that happens when a patch or the app first
+ * needs it), and loads no exporter, msgpack, semver or ESM loader.
  */
-import { getTracer } from '../lib/singleton';
+import { resolveConfig } from '../lib/config';
 import { debug, errorOnce, warnOnce } from '../lib/log';
 import type { Instrumenter } from '../lib/instrumenter';
+import type { Tracer } from '../lib/tracer';
 import type { GlobalHook, ModuleHook } from '../integrations/types';
 
 /** What the preloader did in this process; shared by every copy of the package through a global symbol. */
@@ -56,8 +58,9 @@ export function start(): PreloadState {
   // Published before anything runs, so a require made while starting cannot start a second time.
   g[STATE] = state;
   try {
-    const tracer = getTracer();
-    if (!tracer.config.enabled) {
+    const existing = peekTracer();
+    const config = existing?.config ?? resolveConfig();
+    if (!config.enabled) {
       debug('DD_TRACE_ENABLED is false: no module is patched');
       return state;
     }
@@ -69,14 +72,16 @@ export function start(): PreloadState {
     const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
     const extra = g[EXTRA_HOOKS];
     const instrumenter = new Instrumenter({
-      tracer,
+      tracer: existing ?? buildTracer,
+      config,
+      peekTracer,
       moduleHooks: extra?.moduleHooks ? [...moduleHooks, ...extra.moduleHooks] : moduleHooks,
       globalHooks: extra?.globalHooks ? [...globalHooks, ...extra.globalHooks] : globalHooks,
     });
     state.instrumenter = instrumenter;
     warnAlreadyLoaded(instrumenter.importNames);
     if (instrumenter.requireNames.length > 0) {
-      const { Hook } = require('require-in-the-middle') as typeof import('require-in-the-middle');
+      const { Hook } = (require('./load-ritm') as typeof import('./load-ritm')).loadRequireInTheMiddle();
       /* eslint-enable @typescript-eslint/no-var-requires */
       // Internal files are named `module/file` in requireNames, which require-in-the-middle matches by
       // their full module name; so `internals` stays off and only the listed files reach the callback.
@@ -88,6 +93,19 @@ export function start(): PreloadState {
     errorOnce('ddtrace-run could not start tracing', err);
   }
   return state;
+}
+
+// The key singleton.ts keeps the process-wide tracer under; read here to avoid loading the tracer's module
+// graph at start-up just to learn whether it exists.
+const TRACER_KEY = Symbol.for('ddtrace-run.tracer');
+
+function peekTracer(): Tracer | undefined {
+  return (globalThis as typeof globalThis & { [TRACER_KEY]?: Tracer })[TRACER_KEY];
+}
+
+function buildTracer(): Tracer {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('../lib/singleton') as typeof import('../lib/singleton')).getTracer();
 }
 
 /** The state of this process's preloader, if it ran. */

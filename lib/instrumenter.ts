@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GlobalHook, ModuleHook, Patcher, PatchContext } from '../integrations/types';
 import type { IntegrationSettings, Tracer } from './tracer';
+import type { Config } from './config';
 import { isTracingSuppressed } from './scope';
 import { debug, errorOnce, isDebug } from './log';
 
@@ -55,8 +56,18 @@ interface IntegrationState {
 
 /** What the hooks feed into the instrumenter, and what it needs from its surroundings. */
 export interface InstrumenterOptions {
-  /** The process-wide tracer. */
-  readonly tracer: Tracer;
+  /**
+   * The process-wide tracer, or how to get it. A function is called only when a patch first needs the
+   * tracer, so a process that never loads a hooked module never builds one at start-up.
+   */
+  readonly tracer: Tracer | (() => Tracer);
+  /**
+   * The configuration to decide with while the tracer does not exist yet (only the environment can have
+   * turned an integration off then). Needed when `tracer` is a function.
+   */
+  readonly config?: Pick<Config, 'enabled' | 'disabledIntegrations'>;
+  /** The tracer if something else (the app) already built it; adopted instead of the config-only view. */
+  readonly peekTracer?: () => Tracer | undefined;
   /** The registry's module hooks. */
   readonly moduleHooks: readonly ModuleHook[];
   /** The registry's global hooks. */
@@ -72,7 +83,10 @@ export class Instrumenter {
   /** Whether some hook names an internal file (import-in-the-middle then needs `internals: true`). */
   readonly hasFileHooks: boolean;
 
-  private readonly tracer: Tracer;
+  private tracerInstance: Tracer | undefined;
+  private readonly createTracer: (() => Tracer) | undefined;
+  private readonly config: Pick<Config, 'enabled' | 'disabledIntegrations'> | undefined;
+  private readonly peekTracer: (() => Tracer | undefined) | undefined;
   private readonly byKey = new Map<string, ModuleHook[]>();
   private readonly globalHooks: readonly GlobalHook[];
   private readonly states = new Map<string, IntegrationState>();
@@ -82,7 +96,14 @@ export class Instrumenter {
   private satisfies: ((version: string, range: string) => boolean) | undefined;
 
   constructor(options: InstrumenterOptions) {
-    this.tracer = options.tracer;
+    if (typeof options.tracer === 'function') {
+      this.createTracer = options.tracer;
+      this.config = options.config;
+      this.peekTracer = options.peekTracer;
+      if (this.config === undefined) this.adopt(options.tracer());
+    } else {
+      this.adopt(options.tracer);
+    }
     this.globalHooks = options.globalHooks ?? [];
     const modules = new Set<string>();
     let hasFileHooks = false;
@@ -97,7 +118,18 @@ export class Instrumenter {
     this.requireNames = [...new Set([...modules, ...this.byKey.keys()])];
     this.importNames = [...modules];
     this.hasFileHooks = hasFileHooks;
-    options.tracer.onInit(() => this.refresh());
+  }
+
+  /** The tracer, built now if it was not yet. */
+  tracer(): Tracer {
+    return this.tracerInstance ?? this.adopt(this.createTracer!());
+  }
+
+  private adopt(tracer: Tracer): Tracer {
+    this.tracerInstance = tracer;
+    tracer.onInit(() => this.refresh());
+    this.refresh();
+    return tracer;
   }
 
   /** require-in-the-middle callback: patch `exports` of module `name` (found in `baseDir`). */
@@ -253,19 +285,26 @@ export class Instrumenter {
 
   private context(integration: string, version: string | undefined): PatchContext {
     const state = this.state(integration);
-    const tracer = this.tracer;
-    return {
-      tracer,
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const context: PatchContext = {
+      // Resolved on first use, then kept as a plain value (patched calls read it often).
+      get tracer(): Tracer {
+        const tracer = self.tracer();
+        Object.defineProperty(context, 'tracer', { value: tracer, enumerable: true });
+        return tracer;
+      },
       integration,
       version,
       settings: (): IntegrationSettings => {
-        const settings = tracer.integrationSettings(integration);
+        const settings = self.tracer().integrationSettings(integration);
         state.on = settings.enabled;
         return settings;
       },
       active: (): boolean => state.on && !state.failed && !isTracingSuppressed(),
       fail: (err: unknown): void => this.fail(integration, err),
     };
+    return context;
   }
 
   private fail(integration: string, err: unknown): void {
@@ -280,14 +319,25 @@ export class Instrumenter {
   private state(integration: string): IntegrationState {
     let state = this.states.get(integration);
     if (state === undefined) {
-      state = { on: this.tracer.integrationSettings(integration).enabled, failed: false };
+      state = { on: this.enabledNow(integration), failed: false };
       this.states.set(integration, state);
     }
     return state;
   }
 
   private refresh(): void {
-    for (const [integration, state] of this.states) state.on = this.tracer.integrationSettings(integration).enabled;
+    for (const [integration, state] of this.states) state.on = this.enabledNow(integration);
+  }
+
+  private enabledNow(integration: string): boolean {
+    let tracer = this.tracerInstance;
+    if (tracer === undefined) {
+      const built = this.peekTracer?.();
+      if (built !== undefined) tracer = this.adopt(built);
+    }
+    if (tracer !== undefined) return tracer.integrationSettings(integration).enabled;
+    const config = this.config!;
+    return config.enabled && !config.disabledIntegrations.has(integration.toLowerCase());
   }
 
   private versionOf(baseDir: string): string | undefined {
