@@ -1,0 +1,41 @@
+/**
+ * mysql2 2.x and 3.x. Hooked by internal file because `mysql2/promise` (3.x) does not load the package's
+ * main file: `lib/connection.js` exports the connection class and `lib/pool.js` the pool class, in every
+ * version; the methods may live on a base class (`lib/base/*.js` in recent 3.x), so the owner of each
+ * method on the prototype chain is patched. The promise API (`mysql2/promise`) wraps these same core
+ * objects, so it needs nothing of its own.
+ *
+ * `query` and `execute` make `mysql.query` spans (see traced-query.ts); a pool's `getConnection` keeps each
+ * caller's context through the pool's queue.
+ *
+ * Recent mysql2 3.x also publishes `mysql2:*` tracing channels; they are not used because 2.x and older 3.x
+ * have none and they carry no user name, and one patch for every version behaves the same everywhere.
+ */
+import { wrapMethod } from '../util/shim';
+import type { Patcher, PatchContext } from '../types';
+import { ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type GetConnection, type QueryMethod } from './traced-query';
+
+/** mysql2's query commands (`Query`, `Execute`) are EventEmitters with an `onResult` callback slot. */
+const MYSQL2: DriverShape = {
+  component: 'mysql2',
+  callbackKey: 'onResult',
+  isCommand: (value: unknown): boolean =>
+    value !== null && typeof value === 'object' && 'onResult' in value && typeof (value as { on?: unknown }).on === 'function',
+};
+
+/** Patch `mysql2/lib/connection.js` (the `Connection` class). */
+export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchContext): void => {
+  const proto = (exports as { prototype?: object } | null)?.prototype;
+  for (const method of ['query', 'execute']) {
+    const owner = ownerOf(proto, method);
+    if (owner === undefined) continue;
+    wrapMethod<QueryMethod>(owner, method, ctx.integration, (original) => wrapQueryMethod(original, ctx, MYSQL2));
+  }
+};
+
+/** Patch `mysql2/lib/pool.js` (the `Pool` class). */
+export const patchMysql2Pool: Patcher = (exports: unknown, ctx: PatchContext): void => {
+  const owner = ownerOf((exports as { prototype?: object } | null)?.prototype, 'getConnection');
+  if (owner === undefined) return;
+  wrapMethod<GetConnection>(owner, 'getConnection', ctx.integration, (original) => wrapGetConnection(original, ctx));
+};

@@ -1,0 +1,77 @@
+/**
+ * The `redis.command` span, shaped as Datadog's own Node tracer shapes it so that existing dashboards keep
+ * working: name `redis.command`, type `redis`, the upper-case command name as resource, service
+ * `<DD_SERVICE>-redis` unless mapped, and the connection's host, port and database as tags. Shared by the
+ * ioredis and node-redis patches; they differ only in where they find the command and the connection.
+ */
+import type { Span } from '../../lib/span';
+import type { PatchContext } from '../types';
+import { formatRawCommand } from './raw-command';
+
+/** Where a command goes, as far as the client knows it. Every field is optional. */
+export interface RedisEndpoint {
+  /** Host name or address, or a unix socket path. */
+  host?: string;
+  /** TCP port (absent for unix sockets). */
+  port?: number;
+  /** Selected database index. */
+  db?: number;
+}
+
+/**
+ * Start (without activating) the span of one command. `name` is the command name as the client has it
+ * (any case); `args` are its arguments after the name. `fallbackIntegration` names another integration
+ * whose service mapping applies when this one has none (`DD_SERVICE_MAPPING=redis:cache` also covers
+ * ioredis). `startTime` (epoch ms) dates a span started after the command was issued.
+ */
+export function startCommandSpan(
+  ctx: PatchContext,
+  component: string,
+  fallbackIntegration: string | undefined,
+  name: string,
+  args: ArrayLike<unknown> | undefined,
+  endpoint: RedisEndpoint | undefined,
+  startTime?: number,
+): Span {
+  const tracer = ctx.tracer;
+  const service =
+    ctx.settings().service ??
+    (fallbackIntegration === undefined ? undefined : tracer.integrationSettings(fallbackIntegration).service) ??
+    `${tracer.config.service}-redis`;
+  const resource = name.toUpperCase();
+  const span = tracer.startSpan('redis.command', { service, resource, type: 'redis', startTime });
+  const meta = span.meta;
+  meta.component = component;
+  span.setTag('span.kind', 'client');
+  meta['db.type'] = 'redis';
+  meta['redis.raw_command'] = formatRawCommand(resource, args);
+  meta['db.name'] = String(endpoint?.db ?? 0);
+  if (endpoint !== undefined) {
+    if (endpoint.host !== undefined) meta['out.host'] = endpoint.host;
+    if (endpoint.port !== undefined) span.metrics['network.destination.port'] = endpoint.port;
+  }
+  return span;
+}
+
+/** Finish a command span, marking it with `err` when there is one. Idempotent; never throws. */
+export function finishCommandSpan(ctx: PatchContext, span: Span, err?: unknown): void {
+  try {
+    if (span.finished) return;
+    if (err !== undefined && err !== null) span.setError(err);
+    span.finish();
+  } catch (failure) {
+    ctx.fail(failure);
+  }
+}
+
+/** A port as clients keep it (number or numeric string); undefined when it is not a valid port. */
+export function portOf(value: unknown): number | undefined {
+  const port = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+/** A database index as clients keep it (number or numeric string). */
+export function dbOf(value: unknown): number | undefined {
+  const db = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  return Number.isInteger(db) && db >= 0 ? db : undefined;
+}
