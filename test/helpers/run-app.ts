@@ -59,6 +59,12 @@ export interface RunAppOptions {
   args?: readonly string[];
   /** Node flags placed before the app (after the preload flag). */
   nodeArgs?: readonly string[];
+  /**
+   * Files to `--require` BEFORE the tracer's preloader (`'require'`, `'import'` and `'none'` modes), e.g. a
+   * fake integration that fills the preloader's extra-hooks slot. Not possible in `'launcher'` mode, whose
+   * preloader comes first through NODE_OPTIONS: passing it there throws.
+   */
+  preload?: readonly string[];
   /** Launcher options placed before the command (`'launcher'` mode only), e.g. `['--service', 'x']`. */
   launcherArgs?: readonly string[];
   /**
@@ -152,17 +158,19 @@ function childEnv(options: RunAppOptions): NodeJS.ProcessEnv {
 function commandLine(app: string, options: RunAppOptions): [string, string[]] {
   const nodeArgs = options.nodeArgs ?? [];
   const args = options.args ?? [];
+  const preload = (options.preload ?? []).flatMap((file) => ['--require', file]);
   switch (options.mode) {
     case 'launcher': {
+      if (preload.length > 0) throw new Error("runApp: 'preload' cannot run before the launcher's preloader; use mode 'require' or 'import'");
       const cmd = options.command ?? [process.execPath, ...nodeArgs, app, ...args];
       return [LAUNCHER, [...(options.launcherArgs ?? []), ...cmd]];
     }
     case 'require':
-      return [process.execPath, ['--require', REGISTER_CJS, ...nodeArgs, app, ...args]];
+      return [process.execPath, [...preload, '--require', REGISTER_CJS, ...nodeArgs, app, ...args]];
     case 'import':
-      return [process.execPath, ['--import', REGISTER_ESM, ...nodeArgs, app, ...args]];
+      return [process.execPath, [...preload, '--import', REGISTER_ESM, ...nodeArgs, app, ...args]];
     case 'none':
-      return [process.execPath, [...nodeArgs, app, ...args]];
+      return [process.execPath, [...preload, ...nodeArgs, app, ...args]];
   }
 }
 
