@@ -9,6 +9,15 @@ import type { Trace } from './trace';
 import { SpanContext } from './span-context';
 import { nowMs, toEpochNs, epochMsToMonotonic, epochMsToNs, ORIGIN_NS } from './clock';
 import { MANUAL_DROP, MANUAL_KEEP } from './constants';
+import type { Tracer } from './tracer';
+
+// Which tracer owns a trace's chunk sink: lets `span.tracer()` answer without a field on every span.
+const tracerBySink = new WeakMap<object, Tracer>();
+
+/** @internal Called by the tracer's constructor: spans whose trace flushes to `sink` belong to `tracer`. */
+export function bindSpanTracer(sink: object, tracer: Tracer): void {
+  tracerBySink.set(sink, tracer);
+}
 
 const MAX_META_VALUE = 25000;
 const MAX_TAG_DEPTH = 3;
@@ -95,6 +104,11 @@ export class Span implements EncodableSpan, Frame, Disposable {
   /** True once {@link finish} was called. */
   get finished(): boolean {
     return this.duration >= 0;
+  }
+
+  /** The tracer that made this span (OpenTracing `span.tracer()`). */
+  tracer(): Tracer {
+    return tracerBySink.get(this.trace.sink) as Tracer;
   }
 
   /** The span's propagation context (for `tracer.inject`, or `childOf`). */

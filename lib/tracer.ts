@@ -18,6 +18,8 @@ import { copyFunctionShape, finishOnCallback, finishWhenSettled, runInSpan } fro
 import { debug, errorOnce, setDebug } from './log';
 import type { PrioritySampler } from './sampler';
 import type { Propagator } from './propagation';
+import { parentFromReferences } from './opentracing/references';
+import { bindSpanTracer } from './span';
 
 /** Propagation formats of `inject`/`extract` (the OpenTracing names). */
 export type CarrierFormat = 'http_headers' | 'text_map';
@@ -76,6 +78,7 @@ export class Tracer {
       ensureSampled: (trace) => this.ensureSampled(trace),
       exporter: () => this.exporter(),
     });
+    bindSpanTracer(this.processor, this);
   }
 
   /**
@@ -114,6 +117,7 @@ export class Tracer {
   startSpan(name: string, options?: SpanOptions): Span {
     let parent: Span | PropagatedContext | null | undefined;
     if (options !== undefined && options.childOf !== undefined) parent = options.childOf;
+    else if (options !== undefined && options.references !== undefined) parent = parentFromReferences(options.references) ?? this.currentSpan();
     else parent = this.currentSpan();
 
     let trace: Trace;
