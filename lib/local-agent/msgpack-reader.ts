@@ -1,0 +1,260 @@
+/**
+ * A strict, allocation-bounded msgpack reader for trace payloads.
+ *
+ * Why not a generic decoder: the Datadog Agent decodes payloads against the span schema, type by type, and
+ * refuses what a generic decoder would silently accept — above all a float where an id, `start` or `duration`
+ * must be an integer (a JS number from a generic decoder no longer says whether it was written as a float).
+ * Reading against the schema also means nothing is allocated for data that is then refused, no recursion for
+ * nested junk, and array/map counts are checked against the bytes left before anything is sized from them,
+ * so a 5-byte header claiming four billion elements costs nothing. uint64 ids are read exactly, as BigInts.
+ * @packageDocumentation
+ */
+import { PayloadError } from './payload-error';
+
+/** The kind of the next value, as far as the span schema cares. */
+export type MsgpackKind = 'nil' | 'bool' | 'int' | 'float' | 'str' | 'bin' | 'array' | 'map' | 'ext' | 'invalid';
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** Name of a msgpack type for error messages ("got float64"). */
+function typeName(b: number): string {
+  if (b <= 0x7f || b >= 0xe0) return 'int';
+  if (b <= 0x8f) return 'map';
+  if (b <= 0x9f) return 'array';
+  if (b <= 0xbf) return 'str';
+  switch (b) {
+    case 0xc0: return 'nil';
+    case 0xc2: case 0xc3: return 'bool';
+    case 0xc4: case 0xc5: case 0xc6: return 'bin';
+    case 0xca: return 'float32';
+    case 0xcb: return 'float64';
+    case 0xcc: case 0xcd: case 0xce: case 0xcf: return 'uint';
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: return 'int';
+    case 0xd9: case 0xda: case 0xdb: return 'str';
+    case 0xdc: case 0xdd: return 'array';
+    case 0xde: case 0xdf: return 'map';
+    case 0xc1: return 'invalid byte 0xc1';
+    default: return 'ext';
+  }
+}
+
+/** Reads msgpack values one at a time from a buffer, throwing {@link PayloadError} on anything unexpected. */
+export class MsgpackReader {
+  /** Offset of the next byte to read. */
+  pos = 0;
+  private readonly buf: Buffer;
+
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
+
+  /** Whether every byte has been read. */
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** The kind of the next value, without reading it. */
+  peekKind(): MsgpackKind {
+    const b = this.peekByte('a value');
+    const t = typeName(b);
+    if (t === 'uint') return 'int';
+    if (t === 'float32' || t === 'float64') return 'float';
+    if (t.startsWith('invalid')) return 'invalid';
+    return t as MsgpackKind;
+  }
+
+  /** Read an array header; nil counts as an empty array (the agent reads it so). */
+  readArrayHeader(what: string): number {
+    const b = this.byte(what);
+    let n: number;
+    if (b >= 0x90 && b <= 0x9f) n = b & 0x0f;
+    else if (b === 0xdc) n = this.u16(what);
+    else if (b === 0xdd) n = this.u32(what);
+    else if (b === 0xc0) return 0;
+    else throw this.typeError(what, 'an array', b);
+    // Every element takes at least one byte: a larger count is a lie, refused before anything is sized from it.
+    if (n > this.remaining) throw this.truncated(what);
+    return n;
+  }
+
+  /** Read a map header; nil counts as an empty map. */
+  readMapHeader(what: string): number {
+    const b = this.byte(what);
+    let n: number;
+    if (b >= 0x80 && b <= 0x8f) n = b & 0x0f;
+    else if (b === 0xde) n = this.u16(what);
+    else if (b === 0xdf) n = this.u32(what);
+    else if (b === 0xc0) return 0;
+    else throw this.typeError(what, 'a map', b);
+    if (n * 2 > this.remaining) throw this.truncated(what);
+    return n;
+  }
+
+  /** Read a string (str, or bin holding UTF-8 as some tracers write; nil reads as ""). */
+  readString(what: string): string {
+    const b = this.byte(what);
+    let len: number;
+    if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
+    else if (b === 0xd9 || b === 0xc4) len = this.byte(what);
+    else if (b === 0xda || b === 0xc5) len = this.u16(what);
+    else if (b === 0xdb || b === 0xc6) len = this.u32(what);
+    else if (b === 0xc0) return '';
+    else throw this.typeError(what, 'a string', b);
+    const end = this.pos + len;
+    if (end > this.buf.length) throw this.truncated(what);
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  /**
+   * Read an unsigned 64-bit integer exactly. Any msgpack int is accepted (a negative one is read as its
+   * two's complement, as the agent does); a float is refused, as the agent refuses it.
+   */
+  readUint64(what: string): bigint {
+    const v = this.readIntBig(what);
+    return v < 0n ? BigInt.asUintN(64, v) : v;
+  }
+
+  /** Read a signed 64-bit integer exactly (a uint64 above 2^63 wraps, as in the agent). */
+  readInt64(what: string): bigint {
+    const v = this.readIntBig(what);
+    return v > 0x7fffffffffffffffn ? BigInt.asIntN(64, v) : v;
+  }
+
+  /** Read an integer that must fit in a JS number exactly (string indexes, counts, flags). */
+  readSafeInt(what: string): number {
+    const v = this.readIntBig(what);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new PayloadError(`${what}: integer ${v} is out of range`);
+    }
+    return Number(v);
+  }
+
+  /** Read a number: any int or float (metrics). nil reads as 0. */
+  readNumber(what: string): number {
+    const b = this.peekByte(what);
+    if (b === 0xca) {
+      this.pos++;
+      this.need(4, what);
+      const v = this.buf.readFloatBE(this.pos);
+      this.pos += 4;
+      return v;
+    }
+    if (b === 0xcb) {
+      this.pos++;
+      this.need(8, what);
+      const v = this.buf.readDoubleBE(this.pos);
+      this.pos += 8;
+      return v;
+    }
+    if (b === 0xc0) {
+      this.pos++;
+      return 0;
+    }
+    return Number(this.readIntBig(what));
+  }
+
+  /** Skip one value of any shape, iteratively (deeply nested junk cannot exhaust the stack). */
+  skip(what: string): void {
+    let pending = 1;
+    while (pending > 0) {
+      pending--;
+      const b = this.byte(what);
+      if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) continue;
+      if (b <= 0x8f) { pending += (b & 0x0f) * 2; continue; }
+      if (b <= 0x9f) { pending += b & 0x0f; continue; }
+      if (b <= 0xbf) { this.advance(b & 0x1f, what); continue; }
+      switch (b) {
+        case 0xc4: case 0xd9: this.advance(this.byte(what), what); break;
+        case 0xc5: case 0xda: this.advance(this.u16(what), what); break;
+        case 0xc6: case 0xdb: this.advance(this.u32(what), what); break;
+        case 0xc7: this.advance(this.byte(what) + 1, what); break;
+        case 0xc8: this.advance(this.u16(what) + 1, what); break;
+        case 0xc9: this.advance(this.u32(what) + 1, what); break;
+        case 0xca: this.advance(4, what); break;
+        case 0xcb: this.advance(8, what); break;
+        case 0xcc: case 0xd0: this.advance(1, what); break;
+        case 0xcd: case 0xd1: this.advance(2, what); break;
+        case 0xce: case 0xd2: this.advance(4, what); break;
+        case 0xcf: case 0xd3: this.advance(8, what); break;
+        case 0xd4: this.advance(2, what); break;
+        case 0xd5: this.advance(3, what); break;
+        case 0xd6: this.advance(5, what); break;
+        case 0xd7: this.advance(9, what); break;
+        case 0xd8: this.advance(17, what); break;
+        case 0xdc: pending += this.u16(what); break;
+        case 0xdd: pending += this.u32(what); break;
+        case 0xde: pending += this.u16(what) * 2; break;
+        case 0xdf: pending += this.u32(what) * 2; break;
+        default: throw new PayloadError(`${what}: invalid msgpack byte 0x${b.toString(16)} at offset ${this.pos - 1}`);
+      }
+    }
+  }
+
+  private readIntBig(what: string): bigint {
+    const b = this.byte(what);
+    if (b <= 0x7f) return BigInt(b);
+    if (b >= 0xe0) return BigInt(b - 0x100);
+    const buf = this.buf;
+    let v: bigint;
+    switch (b) {
+      case 0xcc: this.need(1, what); v = BigInt(buf[this.pos]); this.pos += 1; return v;
+      case 0xcd: this.need(2, what); v = BigInt(buf.readUInt16BE(this.pos)); this.pos += 2; return v;
+      case 0xce: this.need(4, what); v = BigInt(buf.readUInt32BE(this.pos)); this.pos += 4; return v;
+      case 0xcf: this.need(8, what); v = buf.readBigUInt64BE(this.pos); this.pos += 8; return v & MAX_U64;
+      case 0xd0: this.need(1, what); v = BigInt(buf.readInt8(this.pos)); this.pos += 1; return v;
+      case 0xd1: this.need(2, what); v = BigInt(buf.readInt16BE(this.pos)); this.pos += 2; return v;
+      case 0xd2: this.need(4, what); v = BigInt(buf.readInt32BE(this.pos)); this.pos += 4; return v;
+      case 0xd3: this.need(8, what); v = buf.readBigInt64BE(this.pos); this.pos += 8; return v;
+      case 0xc0: return 0n;
+      default: throw this.typeError(what, 'an integer', b);
+    }
+  }
+
+  private peekByte(what: string): number {
+    if (this.pos >= this.buf.length) throw this.truncated(what);
+    return this.buf[this.pos];
+  }
+
+  private byte(what: string): number {
+    if (this.pos >= this.buf.length) throw this.truncated(what);
+    return this.buf[this.pos++];
+  }
+
+  private u16(what: string): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  private u32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.buf.length) throw this.truncated(what);
+  }
+
+  private advance(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
+  }
+
+  private truncated(what: string): PayloadError {
+    return new PayloadError(`payload ends in the middle of ${what} (offset ${this.pos} of ${this.buf.length} bytes)`);
+  }
+
+  private typeError(what: string, expected: string, b: number): PayloadError {
+    return new PayloadError(`${what}: expected ${expected}, got ${typeName(b)} at offset ${this.pos - 1}`);
+  }
+}
