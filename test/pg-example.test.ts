@@ -1,0 +1,61 @@
+/**
+ * The README's demo (examples/express-pg/app.js) started with the `ddtrace-run` launcher, as a user would:
+ * it answers its route from the real PostgreSQL, and each request is one trace whose web span is the
+ * parent of the route's `pg.query`.
+ */
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { TestAgent, type DecodedSpan } from './helpers/test-agent';
+import { runApp, stopAllApps, ROOT } from './helpers/run-app';
+
+describe('examples/express-pg through ddtrace-run', function () {
+  this.timeout(30_000);
+  let agent: TestAgent;
+
+  before(async () => {
+    agent = await TestAgent.start();
+  });
+  after(async () => {
+    await stopAllApps();
+    await agent.close();
+  });
+
+  it('answers GET /users/:id from PostgreSQL, each request a web span with its pg.query child', async () => {
+    const app = runApp(join(ROOT, 'examples', 'express-pg', 'app.js'), {
+      mode: 'launcher',
+      agent,
+      launcherArgs: ['--service', 'users-api'],
+      env: { PORT: '0' },
+    });
+    // Fails (does not skip) when PostgreSQL is down: the demo then prints why and exits.
+    const [, port] = await app.waitForOutput(/listening on (\d+)|could not start: .*/);
+    assert.ok(port, `the demo did not start:\n${app.stdout}\n${app.stderr}`);
+
+    const found = await fetch(`http://127.0.0.1:${port}/users/7`);
+    assert.equal(found.status, 200);
+    assert.deepEqual(await found.json(), { id: 7, name: 'User 7', email: 'user7@example.com' });
+    const missing = await fetch(`http://127.0.0.1:${port}/users/100000`);
+    assert.equal(missing.status, 404);
+
+    const isRouteQuery = (s: DecodedSpan): boolean => s.name === 'pg.query' && s.resource === 'SELECT id, name, email FROM demo_users WHERE id = $1';
+    const spans = await agent.waitForSpans((all) => all.filter(isRouteQuery).length === 2);
+    const queries = spans.filter(isRouteQuery);
+    const traces = new Set<bigint>();
+    for (const query of queries) {
+      const parent = spans.find((s) => s.span_id === query.parent_id && s.trace_id === query.trace_id);
+      assert.ok(parent, 'the route query must have its request span as parent');
+      assert.equal(parent.type, 'web');
+      assert.equal(parent.resource, 'GET /users/:id');
+      assert.equal(parent.service, 'users-api');
+      assert.equal(query.service, 'users-api-postgres');
+      assert.equal(query.type, 'sql');
+      assert.equal(query.error, 0);
+      traces.add(query.trace_id);
+    }
+    assert.equal(traces.size, 2, 'one trace per request');
+
+    app.kill('SIGTERM');
+    const { code } = await app.exit;
+    assert.equal(code, 0, `the demo must stop cleanly on SIGTERM:\n${app.stderr}`);
+  });
+});
