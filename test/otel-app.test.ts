@@ -168,6 +168,33 @@ describe('OpenTelemetry API in a preloaded app', function () {
     }
   });
 
+  for (const flag of [true, false]) {
+    it(`examples/otel/app.ts (TypeScript through tsx) ${flag ? 'preloaded with DD_TRACE_OTEL_ENABLED=true' : 'registering with new TracerProvider().register()'}`, async () => {
+      const child = runApp(join(ROOT, 'examples', 'otel', 'app.ts'), {
+        mode: flag ? 'require' : 'none',
+        agent,
+        nodeArgs: ['--import', 'tsx'],
+        env: { DD_SERVICE: 'otel-example', DD_TRACE_OTEL_ENABLED: flag ? 'true' : undefined },
+      });
+      await child.waitForOutput(/^done$/m, { stream: 'stdout' });
+      const spans = await agent.waitForSpans((s) => s.length >= 6, 10_000);
+      assert.equal((await child.exit).code, 0, child.stderr);
+      const server = byName(spans, 'GET /users/:id');
+      const task = byName(spans, 'performTask');
+      assert.equal(server.name, 'http.server.request');
+      assert.equal(server.meta['http.status_code'], '200');
+      assert.equal(task.parent_id, server.span_id);
+      assert.equal(task.error, 1);
+      assert.equal(task.meta['error.message'], 'Error Message');
+      assert.equal(task.meta['error.type'], 'TestError');
+      assert.equal(task.metrics.attribute_key1, 1);
+      assert.deepEqual((JSON.parse(task.meta.events) as Array<{ name: string }>).map((e) => e.name), ['Event With No Attributes', 'Event With Some Attributes', 'exception']);
+      for (let i = 0; i < 3; i++) assert.equal(byName(spans, `processData:${i}`).parent_id, task.span_id);
+      assert.equal(byName(spans, 'native.step').parent_id, task.span_id);
+      for (const s of spans) assert.equal(s.service, 'otel-example');
+    });
+  }
+
   describe('an app bundling its own @opentelemetry/api version', () => {
     // The app's own copy is the project's @opentelemetry/api copied under the app's node_modules with its
     // version rewritten everywhere the API reads it (package.json, the VERSION constant and the global
