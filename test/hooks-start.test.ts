@@ -141,6 +141,21 @@ describe('zero-code start (preloaders in child processes)', function () {
       assert.equal(named(spans, 'custom.ts')[0].metrics['order.id'], 42);
     });
 
+    // examples/container/Dockerfile starts apps this way; no Docker engine here, so the same start runs as a
+    // real process: only NODE_OPTIONS, with the package resolved by name from the app's directory.
+    for (const [flag, file, span] of [
+      ['--import', 'esm-app.mjs', 'custom.esm'],
+      ['--import', 'cjs-app.js', 'custom.cjs'],
+      ['--require', 'cjs-app.js', 'custom.cjs'],
+    ] as const) {
+      it(`NODE_OPTIONS="${flag} ddtrace-run/register" (the container example): ${file}`, async () => {
+        const app = start(file, { mode: 'none', env: { NODE_OPTIONS: `${flag} ddtrace-run/register` } });
+        await result(app);
+        await exitsCleanly(app);
+        await agent.waitForSpans(hasAll(span));
+      });
+    }
+
     it('a child process started by the app is traced too', async () => {
       const app = start('parent-app.js', { mode: 'launcher' });
       await app.waitForOutput(/child preloaded=true pid=(\d+)/);
