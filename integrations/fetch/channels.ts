@@ -54,6 +54,7 @@ function onCreate(ctx: PatchContext, message: RequestMessage): void {
   let span: Span | undefined;
   try {
     span = startClientSpan(ctx, 'fetch', targetOf(request));
+    if (span === undefined) return;
     setHeaders(request, propagationHeaders(ctx, span));
     request[FETCH_SPAN] = span;
   } catch (err) {

@@ -23,9 +23,14 @@ export interface ClientTarget {
   readonly path: string;
 }
 
-/** Start an `http.request` span for `target` (child of the active span), tagged for `component`. */
-export function startClientSpan(ctx: PatchContext, component: string, target: ClientTarget): Span {
-  const span = ctx.tracer.startSpan('http.request', { type: 'http', resource: target.method, service: ctx.settings().service });
+/**
+ * Start an `http.request` span for `target` (child of the active span), tagged for `component`; undefined
+ * when the integration was turned off (`tracer.use(name, false)`) since the last call.
+ */
+export function startClientSpan(ctx: PatchContext, component: string, target: ClientTarget): Span | undefined {
+  const settings = ctx.settings();
+  if (!settings.enabled) return undefined;
+  const span = ctx.tracer.startSpan('http.request', { type: 'http', resource: target.method, service: settings.service });
   span.setTag('component', component);
   span.setTag('span.kind', 'client');
   tagTarget(span, target);

@@ -77,12 +77,14 @@ function tracedRequest(ctx: PatchContext, original: RequestFn, thisArg: unknown,
     try {
       // The target is not known before Node parses the arguments: start with the method, complete below.
       span = startClientSpan(ctx, 'http', { method: methodOf(opts), protocol, host: 'localhost', port: undefined, path: '/' });
-      callArgs = withHeaders(args, opts, propagationHeaders(ctx, span));
+      if (span !== undefined) callArgs = withHeaders(args, opts, propagationHeaders(ctx, span));
     } catch (err) {
       ctx.fail(err);
       span?.finish();
-      return Reflect.apply(original, thisArg, args);
+      span = undefined;
+      callArgs = args;
     }
+    if (span === undefined) return Reflect.apply(original, thisArg, args);
   }
 
   let req: TracedClientRequest;
@@ -107,6 +109,7 @@ function tracedRequest(ctx: PatchContext, original: RequestFn, thisArg: unknown,
     };
     if (span === undefined) {
       span = startClientSpan(ctx, 'http', target);
+      if (span === undefined) return req;
       // Unrendered headers (the usual case): add ours to the request, not to the caller's objects.
       if (!req.headersSent) {
         const headers = propagationHeaders(ctx, span);

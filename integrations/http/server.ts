@@ -54,7 +54,8 @@ function settingsFor(config: Config): ServerSettings {
 export function patchServer(proto: object, ctx: PatchContext): void {
   wrapMethod<Emit>(proto, 'emit', INTEGRATION, (original) =>
     function emit(this: unknown, event: string | symbol, req?: unknown): boolean {
-      if (event !== 'request' || !ctx.active()) return Reflect.apply(original, this, arguments);
+      // Only real requests: an app may emit 'request' itself with anything (or nothing).
+      if (event !== 'request' || req === null || typeof req !== 'object' || !ctx.active()) return Reflect.apply(original, this, arguments);
       const request = req as TracedRequest;
       // A request re-emitted by the app (after 'checkContinue') keeps the span it already has.
       let span = request[WEB_SPAN];
@@ -63,8 +64,8 @@ export function patchServer(proto: object, ctx: PatchContext): void {
           span = startServerSpan(ctx, request);
         } catch (err) {
           ctx.fail(err);
-          return Reflect.apply(original, this, arguments);
         }
+        if (span === undefined) return Reflect.apply(original, this, arguments);
       }
       try {
         return storage.run(span, Reflect.apply, original, this, arguments) as boolean;
@@ -90,9 +91,11 @@ export function patchServerMessages(http: typeof import('node:http'), ctx: Patch
     },
   );
   wrapMethod<Emit>(http.IncomingMessage.prototype, 'emit', INTEGRATION, (original) =>
-    function emit(this: unknown): boolean {
-      const span = (this as TracedRequest)[WEB_SPAN];
-      if (span === undefined || isWithin(span)) return Reflect.apply(original, this, arguments);
+    function emit(this: unknown, event: string | symbol): boolean {
+      const req = this as TracedRequest;
+      const span = req[WEB_SPAN];
+      // No listener, nothing to run in any context ('end' and 'close' of unread GETs take this path).
+      if (span === undefined || req.listenerCount(event) === 0 || isWithin(span)) return Reflect.apply(original, this, arguments);
       return storage.run(span, Reflect.apply, original, this, arguments) as boolean;
     },
   );
@@ -107,23 +110,27 @@ function isWithin(span: Span): boolean {
   return active instanceof Span && active.trace === span.trace;
 }
 
-function startServerSpan(ctx: PatchContext, req: TracedRequest): Span {
+function startServerSpan(ctx: PatchContext, req: TracedRequest): Span | undefined {
+  const integration = ctx.settings();
+  // Turned off with tracer.use('http', false) since the last request.
+  if (!integration.enabled) return undefined;
   const tracer = ctx.tracer;
   const settings = settingsFor(tracer.config);
-  const headers = req.headers;
-  const method = req.method || 'GET';
+  // Hand-made request objects (tests, inject helpers) may lack headers or a method.
+  const headers = req.headers || {};
+  const method = typeof req.method === 'string' && req.method ? req.method : 'GET';
   const span = tracer.startSpan('web.request', {
     // A malformed or absent context gives null: a new trace.
     childOf: tracer.extract('http_headers', headers),
     type: 'web',
     resource: method,
-    service: ctx.settings().service,
+    service: integration.service,
   });
   span.setTag('component', 'http');
   span.setTag('span.kind', 'server');
   span.setTag('http.method', method);
   const scheme = (req.socket as TLSSocket | null)?.encrypted ? 'https://' : 'http://';
-  span.setTag('http.url', scheme + (headers.host || 'localhost') + redactTarget(req.url || '/', settings.query));
+  span.setTag('http.url', scheme + (headers.host || 'localhost') + redactTarget(typeof req.url === 'string' ? req.url : '/', settings.query));
   const userAgent = headers['user-agent'];
   if (userAgent) span.setTag('http.useragent', userAgent);
   if (settings.clientIp) {
