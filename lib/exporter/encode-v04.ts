@@ -8,7 +8,7 @@
  */
 import type { EncodableSpan } from '../types';
 import type { EncodedPayload, TraceEncoder } from './encoder';
-import { MsgpackWriter } from './msgpack-writer';
+import { capacityFor, MsgpackWriter } from './msgpack-writer';
 
 const HEADER = 5; // array32 header of the traces array
 
@@ -117,8 +117,8 @@ export class V04Encoder implements TraceEncoder {
     w.patchArray32(0, this.count);
     const body = w.bytes();
     const payload: EncodedPayload = { parts: [body], size: body.length, traceCount: this.count };
-    // The old buffer now belongs to the payload; the next one starts small again.
-    this.w = new MsgpackWriter();
+    // The old buffer now belongs to the payload; the next one starts at about the size this one reached.
+    this.w = new MsgpackWriter(capacityFor(body.length));
     this.count = 0;
     return payload;
   }

@@ -11,7 +11,7 @@
  */
 import type { EncodableSpan } from '../types';
 import type { EncodedPayload, TraceEncoder } from './encoder';
-import { containerHeaderSize, MsgpackWriter } from './msgpack-writer';
+import { capacityFor, containerHeaderSize, MsgpackWriter } from './msgpack-writer';
 
 const HEADER = 5; // array32 header of the traces array
 
@@ -20,7 +20,7 @@ export class V05Encoder implements TraceEncoder {
   /** {@inheritDoc TraceEncoder.path} */
   readonly path = '/v0.5/traces';
   private traces = new MsgpackWriter();
-  private strings = new MsgpackWriter(16 * 1024);
+  private strings = new MsgpackWriter(4 * 1024);
   private readonly ids = new Map<string, number>();
   private list: string[] = [];
   private count = 0;
@@ -82,8 +82,9 @@ export class V05Encoder implements TraceEncoder {
       size: parts[0].length + parts[1].length + parts[2].length,
       traceCount: this.count,
     };
-    this.traces = new MsgpackWriter();
-    this.strings = new MsgpackWriter(16 * 1024);
+    // The old buffers now belong to the payload; the next ones start at about the size these reached.
+    this.traces = new MsgpackWriter(capacityFor(parts[2].length));
+    this.strings = new MsgpackWriter(capacityFor(parts[1].length, 4 * 1024));
     this.count = 0;
     this.resetTable();
     return payload;
