@@ -97,13 +97,20 @@ for (const version of ['0.4', '0.5'] as const) {
       );
     });
 
-    it('writes durations as integers: rounded, 0 for negative or NaN, exact above 2^32', () => {
-      const durations = [0.4, 1.6, -5, Number.NaN, 2 ** 32 - 1, 2 ** 32, 2 ** 45 + 1, 2 ** 53 - 1];
+    it('writes durations as integers: rounded, 0 for negative or NaN, exact above 2^32, clamped at int64 max', () => {
+      const durations = [0.4, 1.6, -5, Number.NaN, 2 ** 32 - 1, 2 ** 32, 2 ** 45 + 1, 2 ** 53 - 1, 2 ** 60, 2 ** 64];
       const { traces } = roundTrip(version, [durations.map((d) => span({ duration: d }))]);
       assert.deepEqual(
         traces[0].map((s) => BigInt(s.duration)),
-        [0n, 2n, 0n, 0n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 45n + 1n, 2n ** 53n - 1n],
+        [0n, 2n, 0n, 0n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 45n + 1n, 2n ** 53n - 1n, 2n ** 60n, 2n ** 63n - 1n],
       );
+    });
+
+    it('tolerates a bigint duration and a number start (out of contract, but cheap to get right)', () => {
+      const odd = span({ duration: 2n ** 40n as unknown as number, start: 1_700_000_000_000_000_000 as unknown as bigint });
+      const { traces } = roundTrip(version, [[odd]]);
+      assert.equal(BigInt(traces[0][0].duration), 2n ** 40n);
+      assert.equal(traces[0][0].start, BigInt(1_700_000_000_000_000_000));
     });
 
     it('encodes strings of every header size and maps of 16 entries or more', () => {

@@ -184,13 +184,17 @@ export class AgentExporter implements Exporter {
     if (address === undefined) return;
     const payload = this.encoder.take();
     if (payload === undefined) return;
-    const send = new Send(this.httpAgent, address, this.encoder.path, this.headers(payload), payload.parts, this.policy, keepAlive);
-    this.inFlight.add(send);
-    this.inFlightBytes += payload.size;
-    void send.done.then((outcome) => {
-      this.inFlight.delete(send);
-      this.inFlightBytes -= payload.size;
-      this.settle(outcome, payload.traceCount);
+    // Suppressed as a whole, so that the answer's handling (onRates included) does not run in the context
+    // of whichever app span was active when an early flush was triggered.
+    suppressTracing(() => {
+      const send = new Send(this.httpAgent, address, this.encoder.path, this.headers(payload), payload.parts, this.policy, keepAlive);
+      this.inFlight.add(send);
+      this.inFlightBytes += payload.size;
+      void send.done.then((outcome) => {
+        this.inFlight.delete(send);
+        this.inFlightBytes -= payload.size;
+        this.settle(outcome, payload.traceCount);
+      });
     });
   }
 

@@ -8,7 +8,7 @@ export type AgentAddress =
   | { readonly kind: 'tcp'; readonly hostname: string; readonly port: number; readonly display: string }
   | { readonly kind: 'unix'; readonly socketPath: string; readonly display: string };
 
-/** Parse the agent URL; `undefined` (with the reason) when it is not one we can send to. */
+/** Parse the agent URL: `address` when we can send to it, else `problem` says why not. */
 export function parseAgentUrl(url: string): { address?: AgentAddress; problem?: string } {
   let parsed: URL;
   try {

@@ -14,8 +14,8 @@
 
 const TWO_32 = 0x100000000;
 const MAX_U32_N = 0xffffffffn;
-/** Largest duration/start we write from a JS number: int64 max would not be exact, 2^53 is. */
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** 2^63: the first value a JS number cannot write as a positive int64. */
+const INT64_LIMIT = 2 ** 63;
 
 /** Size in bytes of a msgpack array or map header for `count` elements. */
 export function containerHeaderSize(count: number): number {
@@ -191,6 +191,8 @@ export class MsgpackWriter {
 
   /** A signed 64-bit BigInt as int64 (or smaller when it fits 32 bits unsigned). */
   int64(v: bigint): void {
+    // Out of contract but cheap to honour: a timestamp that arrives as a plain number.
+    if (typeof v !== 'bigint') return this.nonNegativeInt(v as unknown as number);
     if (v <= MAX_U32_N && v >= 0n) return this.uint(Number(v));
     this.reserve(9);
     this.buf[this.pos] = 0xd3;
@@ -199,19 +201,23 @@ export class MsgpackWriter {
   }
 
   /**
-   * A non-negative integer from a JS number (a duration in ns): rounded, clamped at 0 (NaN too), written as
-   * uint up to 2^32-1 and as int64 above, without a BigInt allocation.
+   * A non-negative integer from a JS number (a duration in ns): rounded, clamped to [0, 2^63-1] (NaN is 0),
+   * written as uint up to 2^32-1 and as int64 above, without a BigInt allocation.
    */
   nonNegativeInt(v: number): void {
+    // Out of contract but cheap to honour: a duration that arrives as a BigInt (from hrtime.bigint()).
+    if (typeof v !== 'number') return typeof v === 'bigint' && v > 0n ? this.int64(v) : this.uint(0);
     if (!(v > 0)) return this.uint(0);
-    let r = Math.round(v);
+    const r = Math.round(v);
     if (r < TWO_32) return this.uint(r);
-    if (r > MAX_SAFE) r = MAX_SAFE;
+    // Split in two exact 32-bit halves (a double beyond 2^53 is an integer already); clamp at int64 max.
+    const max = r >= INT64_LIMIT;
+    const hi = max ? 0x7fffffff : Math.floor(r / TWO_32);
+    const lo = max ? 0xffffffff : r - hi * TWO_32;
     this.reserve(9);
-    const hi = Math.floor(r / TWO_32);
     this.buf[this.pos] = 0xd3;
     this.view.setUint32(this.pos + 1, hi);
-    this.view.setUint32(this.pos + 5, r - hi * TWO_32);
+    this.view.setUint32(this.pos + 5, lo);
     this.pos += 9;
   }
 
