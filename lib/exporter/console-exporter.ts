@@ -96,8 +96,7 @@ export function renderTrace(chunk: readonly EncodableSpan[], style: Style = PLAI
   const root = roots.find((s) => s.parentId === 0n) ?? roots[0];
 
   const header = [
-    style.dim('[ddtrace-run] trace'),
-    style.dim(hexId(chunk)),
+    style.dim(`[ddtrace-run] trace ${hexId(chunk)}`),
     style.cyan(root.service),
     style.bold(cut(root.resource || root.name, RESOURCE_MAX)),
     formatDuration(Number(traceEnd - traceStart)),

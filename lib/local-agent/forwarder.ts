@@ -149,7 +149,7 @@ export class Forwarder {
     }
   }
 
-  private send(job: Job, done: () => void): void {
+  private send(job: Job, done: () => void, attempt = 1): void {
     let finished = false;
     // `kind` keys the warning (one per kind of failure), `detail` says what happened.
     const finish = (ok: boolean, kind = '', detail = ''): void => {
@@ -191,7 +191,15 @@ export class Forwarder {
         res.on('error', () => finish(false, 'cut', 'the answer was cut off'));
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error', err.code ? `${err.code} ${err.message}` : err.message));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the agent had just closed fails at once: one more try on a fresh one.
+        if (attempt === 1 && !finished && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          finished = true;
+          setTimeout(() => this.send(job, done, 2), 50).unref();
+          return;
+        }
+        finish(false, err.code ?? 'error', err.code ? `${err.code} ${err.message}` : err.message);
+      });
       req.end(job.body);
     } catch (err) {
       finish(false, 'request', err instanceof Error ? err.message : String(err));
