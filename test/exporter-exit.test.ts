@@ -4,6 +4,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { TestAgent } from './helpers/test-agent';
 
@@ -107,6 +109,28 @@ describe('exit flush', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /work done/);
     assert.ok(agent.traceRequests().length >= 1, 'the periodic flush did start');
+  });
+
+  it('an exit flush waits for a periodic send that is still in flight', async () => {
+    let received = 0;
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received++;
+        setTimeout(() => res.end('{"rate_by_service":{}}'), 700);
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      const result = await runChild('exit-during-periodic', url);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(received, 1);
+      assert.match(result.stdout, /answered/, 'the process lived until the answer');
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 
   it('does not loop on beforeExit when the flush itself does I/O', async () => {
