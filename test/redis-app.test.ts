@@ -1,0 +1,428 @@
+/**
+ * The ioredis and node-redis integrations end to end: a real app (test/fixtures/redis) started as a child
+ * `node` through the real preloader (`--require` for CommonJS, `--import` for ESM), talking to the real
+ * Redis, its spans read back from the test agent. Every run exercises callbacks, promises, pipelines,
+ * transactions, unknown commands, a failing AUTH, long and binary arguments, a command issued during
+ * connection setup, a refused connection and (node-redis 5+) a client pool with a queue.
+ *
+ * The oldest supported majors, ioredis 4 and redis 4 (which brings its own @redis/client 1.x), are installed
+ * as the aliases `ioredis4` and `redis4`, names no app requires. The test installs them the way npm would
+ * for an app: copies of the packages at `test/fixtures/redis/v4/node_modules/{ioredis,redis}` (git-ignored);
+ * the v4 entry files' `require('ioredis')` / `import 'redis'` resolve to them through the ordinary resolver.
+ * The app prints where each module resolved from and the preloader's debug log says which versions it
+ * patched; both are checked.
+ */
+import * as assert from 'node:assert/strict';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { TestAgent, type DecodedSpan } from './helpers/test-agent';
+import { fixture, runApp, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+
+const HOST = process.env.REDIS_HOST || '127.0.0.1';
+const PORT = Number(process.env.REDIS_PORT || 6379);
+const SERVICE = 'shop';
+const SECRET = 'hunter2-not-a-real-password';
+
+/** One command span expected under a step. */
+interface Command {
+  readonly resource: string;
+  readonly raw: string;
+  readonly error?: boolean;
+  readonly refused?: boolean;
+  readonly db?: string;
+}
+
+/** A step of the fixture: its custom span's name and the command spans expected under it. */
+interface Step {
+  readonly step: string;
+  readonly commands: readonly Command[];
+}
+
+/** The raw command of a DEL of 150 keys: cut at 1000 characters, the last three being `...`. */
+function longDel(prefix: string, tag: string): string {
+  const full = ['DEL', ...Array.from({ length: 150 }, (_, i) => `${prefix}${tag}-${i}`)].join(' ');
+  assert.ok(full.length > 1000);
+  return full.slice(0, 997) + '...';
+}
+
+function ioredisSteps(p: string): Step[] {
+  return [
+    { step: 'io.cb', commands: [{ resource: 'SET', raw: `SET ${p}io1 v1` }] },
+    { step: 'io.promise', commands: [{ resource: 'GET', raw: `GET ${p}io1` }] },
+    {
+      step: 'io.pipeline',
+      commands: [
+        { resource: 'SET', raw: `SET ${p}io2 a` },
+        { resource: 'INCR', raw: `INCR ${p}io3` },
+        { resource: 'GET', raw: `GET ${p}io2` },
+      ],
+    },
+    {
+      step: 'io.multi',
+      commands: [
+        { resource: 'MULTI', raw: 'MULTI' },
+        { resource: 'SET', raw: `SET ${p}io4 b` },
+        { resource: 'GET', raw: `GET ${p}io4` },
+        { resource: 'EXEC', raw: 'EXEC' },
+      ],
+    },
+    { step: 'io.error', commands: [{ resource: 'NOSUCHCMD', raw: 'NOSUCHCMD x', error: true }] },
+    { step: 'io.auth', commands: [{ resource: 'AUTH', raw: 'AUTH', error: true }] },
+    {
+      step: 'io.long',
+      commands: [
+        { resource: 'SET', raw: `SET ${p}io5 ${'x'.repeat(97)}...` },
+        { resource: 'SET', raw: `SET ${p}io6 ?` },
+        { resource: 'DEL', raw: longDel(p, 'io') },
+      ],
+    },
+    // Issued while the client set its connection up: no HELLO, SELECT, INFO or CLIENT span, only the app's.
+    {
+      step: 'io.connect',
+      commands: [
+        { resource: 'GET', raw: `GET ${p}io1` },
+        { resource: 'QUIT', raw: 'QUIT' },
+      ],
+    },
+    { step: 'io.refused', commands: [{ resource: 'GET', raw: `GET ${p}io1`, error: true, refused: true, db: '0' }] },
+  ];
+}
+
+function nodeRedisSteps(p: string, withPool: boolean): Step[] {
+  const steps: Step[] = [
+    {
+      step: 'nr.promise',
+      commands: [
+        { resource: 'SET', raw: `SET ${p}nr1 v1` },
+        { resource: 'GET', raw: `GET ${p}nr1` },
+      ],
+    },
+    {
+      step: 'nr.multi',
+      commands: [
+        { resource: 'MULTI', raw: 'MULTI' },
+        { resource: 'SET', raw: `SET ${p}nr2 b` },
+        { resource: 'GET', raw: `GET ${p}nr2` },
+        { resource: 'EXEC', raw: 'EXEC' },
+      ],
+    },
+    {
+      step: 'nr.pipeline',
+      commands: [
+        { resource: 'SET', raw: `SET ${p}nr3 c` },
+        { resource: 'GET', raw: `GET ${p}nr3` },
+      ],
+    },
+    { step: 'nr.error', commands: [{ resource: 'NOSUCHCMD', raw: 'NOSUCHCMD x', error: true }] },
+    { step: 'nr.auth', commands: [{ resource: 'AUTH', raw: 'AUTH', error: true }] },
+    {
+      step: 'nr.long',
+      commands: [
+        { resource: 'SET', raw: `SET ${p}nr5 ${'x'.repeat(97)}...` },
+        { resource: 'SET', raw: `SET ${p}nr6 ?` },
+        { resource: 'DEL', raw: longDel(p, 'nr') },
+      ],
+    },
+    // node-redis refuses to send commands before it is connected: the refused connect makes no span.
+    { step: 'nr.refused', commands: [] },
+  ];
+  if (withPool) for (const i of [1, 2, 3]) steps.push({ step: `nr.pool.${i}`, commands: [{ resource: 'GET', raw: `GET ${p}nr1` }] });
+  return steps;
+}
+
+/** What one run of the fixture gave. */
+interface AppRun {
+  readonly prefix: string;
+  readonly results: Record<string, unknown>;
+  readonly stderr: string;
+  readonly spans: DecodedSpan[];
+}
+
+/** A port nothing listens on (bound, then released), shared by every run so the error messages match. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fail (not skip) when Redis is down: every test here needs it. */
+function assertRedisReachable(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(PORT, HOST);
+    socket.setTimeout(3000);
+    const fail = (why: string): void => {
+      socket.destroy();
+      reject(new Error(`Redis is not reachable at ${HOST}:${PORT} (${why}); the redis tests need it`));
+    };
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.end();
+      if (data.toString().startsWith('+PONG')) resolve();
+      else fail(`answered ${JSON.stringify(data.toString())} to PING`);
+    });
+    socket.once('timeout', () => fail('timed out'));
+    socket.once('error', (err) => fail(err.message));
+  });
+}
+
+function versionOf(dir: string): string {
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Install a copy of `node_modules/<alias>` as `test/fixtures/redis/v4/node_modules/<name>`. Idempotent. */
+function installAs(alias: string, name: string): void {
+  const source = join(ROOT, 'node_modules', alias);
+  const target = fixture('redis', 'v4', 'node_modules', name);
+  if (existsSync(join(target, 'package.json')) && versionOf(target) === versionOf(source)) return;
+  const staging = `${target}.${process.pid}.tmp`;
+  rmSync(staging, { recursive: true, force: true });
+  cpSync(source, staging, { recursive: true });
+  rmSync(target, { recursive: true, force: true });
+  renameSync(staging, target);
+}
+
+let runCount = 0;
+
+/**
+ * Run the fixture once. Traced runs go through the preloader with their own test agent and wait for the
+ * last step's span; control runs start plain `node` with the app's tracer stand-in.
+ */
+async function runFixture(app: string, mode: StartMode, port: number, env: Record<string, string> = {}): Promise<AppRun> {
+  const traced = mode !== 'none';
+  const prefix = `ddtr-${process.pid}-${++runCount}:`;
+  const agent = traced ? await TestAgent.start() : undefined;
+  try {
+    const handle = runApp(app, {
+      mode,
+      agent,
+      env: {
+        CLOSED_PORT: String(port),
+        REDIS_HOST: HOST,
+        REDIS_PORT: String(PORT),
+        KEY_PREFIX: prefix,
+        DD_SERVICE: SERVICE,
+        ...(traced ? {} : { APP_NO_TRACER: '1' }),
+        ...env,
+      },
+      timeoutMs: 60_000,
+    });
+    const { code } = await handle.exit;
+    const result = /^RESULT (.*)$/m.exec(handle.stdout);
+    if (code !== 0 || result === null) {
+      throw new Error(`fixture ${app} (${mode}) failed with code ${code}\n--- stdout\n${handle.stdout}\n--- stderr\n${handle.stderr}`);
+    }
+    const results = JSON.parse(result[1]) as Record<string, unknown>;
+    const last = 'nr.pool.1' in results ? 'nr.pool.3.after' : 'nr.refused.after';
+    const spans = agent ? await agent.waitForSpans((s) => s.some((x) => x.name === last), 10_000) : [];
+    if (agent) assert.deepEqual(agent.violations, [], 'the agent must accept every payload');
+    return { prefix, results, stderr: handle.stderr, spans };
+  } finally {
+    await agent?.close();
+  }
+}
+
+const BASE_META = new Set(['language', 'runtime-id', 'version', 'env']);
+const SAMPLING_METRICS = new Set(['process_id', '_sampling_priority_v1', '_dd.agent_psr', '_dd.rule_psr', '_dd.limit_psr']);
+
+function ownMeta(span: DecodedSpan): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(span.meta)) if (!BASE_META.has(k) && !k.startsWith('_dd.p.')) out[k] = v;
+  return out;
+}
+
+function ownMetrics(span: DecodedSpan): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(span.metrics)) if (!SAMPLING_METRICS.has(k)) out[k] = v;
+  return out;
+}
+
+function one(spans: DecodedSpan[], name: string): DecodedSpan {
+  const found = spans.filter((s) => s.name === name);
+  assert.equal(found.length, 1, `expected one span named ${name}, got ${found.length}`);
+  return found[0];
+}
+
+interface Expectation {
+  readonly component: 'ioredis' | 'redis';
+  readonly service: string;
+  readonly db: string;
+  readonly closedPort: number;
+}
+
+interface AppError {
+  readonly name: string;
+  readonly message: string;
+  /** node-redis 4 drops the stack of server error replies; the span can only carry what the error has. */
+  readonly hasStack: boolean;
+}
+
+/**
+ * Check every step of a client in one run: exactly the expected `redis.command` spans under the step's
+ * custom span (one per command, pipelines and transactions included), each with the full Datadog shape;
+ * the app's code after the command runs in the step's span; errors mark the span with what the app got.
+ */
+function checkSteps(run: AppRun, steps: readonly Step[], want: Expectation): void {
+  for (const step of steps) {
+    const where = `${want.component} step ${step.step}`;
+    const parent = one(run.spans, step.step);
+    const children = run.spans.filter((s) => s.parent_id === parent.span_id && s.trace_id === parent.trace_id && s.name !== `${step.step}.after`);
+    const byRaw = (a: { raw: string }, b: { raw: string }): number => (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0);
+    assert.deepEqual(
+      children.map((s) => ({ name: s.name, raw: s.meta['redis.raw_command'] })).sort(byRaw),
+      step.commands.map((c) => ({ name: 'redis.command', raw: c.raw })).sort(byRaw),
+      `${where}: one redis.command span per command, nothing else`,
+    );
+    const appError = ((run.results[step.step] ?? {}) as { err?: AppError }).err;
+    for (const command of step.commands) {
+      const span = children.find((s) => s.meta['redis.raw_command'] === command.raw)!;
+      const at = `${where} ${command.resource}`;
+      assert.deepEqual(
+        { resource: span.resource, service: span.service, type: span.type, error: span.error },
+        { resource: command.resource, service: want.service, type: 'redis', error: command.error ? 1 : 0 },
+        at,
+      );
+      if (command.error) assert.ok(appError, `${at}: the app got the error`);
+      const meta = ownMeta(span);
+      const stack = meta['error.stack'];
+      delete meta['error.stack'];
+      assert.deepEqual(
+        meta,
+        {
+          component: want.component,
+          'span.kind': 'client',
+          'db.type': 'redis',
+          'db.name': command.db ?? want.db,
+          'out.host': HOST,
+          'redis.raw_command': command.raw,
+          ...(command.error && appError ? { 'error.message': appError.message, 'error.type': appError.name } : {}),
+        },
+        `${at}: meta`,
+      );
+      if (command.error && appError!.hasStack) assert.ok(typeof stack === 'string' && stack.includes(appError!.message), `${at}: error.stack`);
+      else assert.equal(stack, undefined, `${at}: no error.stack`);
+      assert.equal(span.meta.language, 'javascript');
+      assert.deepEqual(
+        ownMetrics(span),
+        { 'network.destination.port': command.refused ? want.closedPort : PORT, '_dd.measured': 1, '_dd.top_level': 1 },
+        `${at}: metrics`,
+      );
+    }
+    const after = one(run.spans, `${step.step}.after`);
+    assert.equal(after.parent_id, parent.span_id, `${where}: the app's code after the command runs in the step's span`);
+  }
+}
+
+describe('ioredis and node-redis integrations: real apps on Redis through the preloader', function () {
+  this.timeout(120_000);
+
+  let port: number;
+  const runs: Partial<Record<'cjs' | 'esm' | 'v4cjs' | 'v4esm' | 'disabled' | 'control' | 'v4control', AppRun>> = {};
+  const versions = {
+    ioredis4: versionOf(join(ROOT, 'node_modules', 'ioredis4')),
+    redisClient1: versionOf(join(ROOT, 'node_modules', 'redis4', 'node_modules', '@redis', 'client')),
+  };
+
+  before(async () => {
+    await assertRedisReachable();
+    port = await closedPort();
+    installAs('ioredis4', 'ioredis');
+    installAs('redis4', 'redis');
+    const latest = (file: string): string => fixture('redis', 'latest', file);
+    const v4 = (file: string): string => fixture('redis', 'v4', file);
+    // Independent processes, each with its own agent and keys: run them side by side.
+    const [cjs, esm, v4cjs, v4esm, disabled, control, v4control] = await Promise.all([
+      runFixture(latest('app.cjs'), 'require', port),
+      runFixture(latest('app.mjs'), 'import', port, { DD_SERVICE_MAPPING: 'redis:cache' }),
+      runFixture(v4('app.cjs'), 'require', port, { DD_SERVICE_MAPPING: 'ioredis:sessions,redis:cache', DD_TRACE_DEBUG: 'true' }),
+      runFixture(v4('app.mjs'), 'import', port, { APP_TRACER_USE: 'redis:used-cache', DD_TRACE_DEBUG: 'true' }),
+      runFixture(latest('app.cjs'), 'require', port, { DD_TRACE_REDIS_ENABLED: 'false' }),
+      runFixture(latest('app.cjs'), 'none', port),
+      runFixture(v4('app.cjs'), 'none', port),
+    ]);
+    Object.assign(runs, { cjs, esm, v4cjs, v4esm, disabled, control, v4control });
+  });
+
+  after(async () => {
+    await stopAllApps();
+  });
+
+  it('ioredis 6 (CommonJS): one redis.command span per command, pipelines and multi included, with the full Datadog shape', () => {
+    const run = runs.cjs!;
+    checkSteps(run, ioredisSteps(run.prefix), { component: 'ioredis', service: `${SERVICE}-redis`, db: '1', closedPort: port });
+  });
+
+  it('node-redis 6 (CommonJS): one redis.command span per command, pipelines, multi and pool included, with the full Datadog shape', () => {
+    const run = runs.cjs!;
+    checkSteps(run, nodeRedisSteps(run.prefix, true), { component: 'redis', service: `${SERVICE}-redis`, db: '2', closedPort: port });
+  });
+
+  it('AUTH never shows its password, and the client’s own connection setup makes no span', () => {
+    for (const run of [runs.cjs!, runs.esm!, runs.v4cjs!, runs.v4esm!]) {
+      const wire = JSON.stringify(run.spans, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      assert.ok(!wire.includes(SECRET), 'the AUTH argument is nowhere in the spans');
+      const auth = run.spans.filter((s) => s.resource === 'AUTH');
+      assert.equal(auth.length, 2, 'the app’s two AUTH calls are traced');
+      for (const span of auth) assert.equal(span.meta['redis.raw_command'], 'AUTH');
+      const setup = run.spans.filter((s) => ['HELLO', 'SELECT', 'INFO', 'CLIENT', 'PING'].includes(s.resource));
+      assert.deepEqual(setup.map((s) => s.meta['redis.raw_command']), [], 'no connection-setup span');
+    }
+  });
+
+  it('the app sees exactly the same results and errors with and without the tracer', () => {
+    const control = runs.control!.results;
+    assert.ok(Object.keys(control).length > 15, 'the control run did every step');
+    assert.deepEqual(runs.cjs!.results, control);
+    assert.deepEqual(runs.esm!.results, control);
+    assert.deepEqual(runs.disabled!.results, control);
+    assert.deepEqual(runs.v4cjs!.results, runs.v4control!.results);
+    assert.deepEqual(runs.v4esm!.results, runs.v4control!.results);
+    const err = (step: string): Record<string, unknown> => (control[step] as { err: Record<string, unknown> }).err;
+    assert.equal(err('io.error').name, 'ReplyError');
+    assert.match(String(err('nr.error').message), /unknown command 'NOSUCHCMD'/);
+    assert.deepEqual({ code: err('nr.refused').code, message: err('nr.refused').message }, { code: 'ECONNREFUSED', message: `connect ECONNREFUSED 127.0.0.1:${port}` });
+  });
+
+  it('ESM: the same spans; DD_SERVICE_MAPPING=redis:cache covers node-redis and ioredis', () => {
+    const run = runs.esm!;
+    checkSteps(run, ioredisSteps(run.prefix), { component: 'ioredis', service: 'cache', db: '1', closedPort: port });
+    checkSteps(run, nodeRedisSteps(run.prefix, true), { component: 'redis', service: 'cache', db: '2', closedPort: port });
+  });
+
+  it('ioredis 4 and redis 4 (@redis/client 1.x), loaded by their real names through the preloader (CommonJS and ESM)', () => {
+    assert.match(versions.ioredis4, /^4\./);
+    assert.match(versions.redisClient1, /^1\./);
+    for (const run of [runs.v4cjs!, runs.v4esm!]) {
+      const resolved = run.results.resolved as Record<string, string>;
+      assert.ok(resolved.ioredis.startsWith(fixture('redis', 'v4', 'node_modules', 'ioredis') + '/'), resolved.ioredis);
+      assert.ok(resolved['@redis/client'].startsWith(fixture('redis', 'v4', 'node_modules', 'redis', 'node_modules', '@redis', 'client') + '/'), resolved['@redis/client']);
+      assert.ok(run.stderr.includes(`ioredis: patched ioredis@${versions.ioredis4}`), `the preloader patched ioredis ${versions.ioredis4}:\n${run.stderr}`);
+      assert.ok(run.stderr.includes(`redis: patched @redis/client/dist/lib/client/commands-queue@${versions.redisClient1}`), 'and @redis/client 1.x');
+      assert.ok(run.stderr.includes(`redis: patched @redis/client/dist/lib/client/socket@${versions.redisClient1}`), 'and its socket');
+    }
+    // CommonJS run: `ioredis` mapped on its own, `redis` mapped for node-redis.
+    const cjs = runs.v4cjs!;
+    checkSteps(cjs, ioredisSteps(cjs.prefix), { component: 'ioredis', service: 'sessions', db: '1', closedPort: port });
+    checkSteps(cjs, nodeRedisSteps(cjs.prefix, false), { component: 'redis', service: 'cache', db: '2', closedPort: port });
+    // ESM run: the app called tracer.use('redis', { service }), which ioredis falls back to.
+    const esm = runs.v4esm!;
+    checkSteps(esm, ioredisSteps(esm.prefix), { component: 'ioredis', service: 'used-cache', db: '1', closedPort: port });
+    checkSteps(esm, nodeRedisSteps(esm.prefix, false), { component: 'redis', service: 'used-cache', db: '2', closedPort: port });
+  });
+
+  it('DD_TRACE_REDIS_ENABLED=false leaves node-redis unpatched and ioredis traced', () => {
+    const run = runs.disabled!;
+    assert.equal(run.spans.filter((s) => s.meta.component === 'redis').length, 0, 'no node-redis span');
+    for (const step of nodeRedisSteps(run.prefix, true)) {
+      const parent = one(run.spans, step.step);
+      assert.equal(run.spans.filter((s) => s.parent_id === parent.span_id && s.name === 'redis.command').length, 0, `${step.step}: no command span`);
+    }
+    checkSteps(run, ioredisSteps(run.prefix), { component: 'ioredis', service: `${SERVICE}-redis`, db: '1', closedPort: port });
+  });
+});
