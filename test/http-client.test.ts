@@ -109,13 +109,15 @@ describe('http client spans (real processes)', function () {
     for (const r of without) assert.equal(r.received?.headers.traceparent, undefined, `${r.name}: the untraced app sends no context`);
     for (const r of withTracer) assert.equal(r.status, 200, `${r.name}: ${JSON.stringify(r)}`);
 
-    const parentIds = withTracer.map((r) => r.received!.headers['x-datadog-parent-id']);
-    const spans = await agent.waitForSpans((all) => parentIds.every((id) => all.some((s) => s.span_id.toString() === id && s.name === 'http.request')));
+    const spans = await agent.waitForSpans((all) => {
+      const server = serverSpanFor(all, 'c-up', '/forms');
+      return server !== undefined && childrenOf(all, server).filter((s) => s.name === 'http.request').length === 11;
+    });
     const server = serverSpanFor(spans, 'c-up', '/forms')!;
-    assert.ok(server);
     for (const r of withTracer) {
       const headers = r.received!.headers;
-      const client = spans.find((s) => s.span_id.toString() === headers['x-datadog-parent-id'])!;
+      const client = spans.find((s) => s.name === 'http.request' && s.span_id.toString() === headers['x-datadog-parent-id'])!;
+      assert.ok(client, `${r.name}: the downstream got x-datadog-parent-id=${headers['x-datadog-parent-id']}, naming no client span; headers ${JSON.stringify(headers)}`);
       assert.equal(client.parent_id, server.span_id, r.name);
       assert.equal(client.trace_id, server.trace_id, r.name);
       assert.equal(headers['x-datadog-trace-id'], server.trace_id.toString(), r.name);
@@ -211,6 +213,38 @@ describe('http client spans (real processes)', function () {
         assert.deepEqual(a, b, path);
       }
     }
+  });
+
+  it('callbacks and listeners run in the caller\'s context, also on a reused keep-alive socket and after queueing', async () => {
+    const app = runApp(fixture('http', 'context-app.js'), { mode: 'require', agent, env: { DOWNSTREAM: down.url, DD_SERVICE: 'c-ctx' } });
+    const [, port] = await app.waitForOutput(/listening on (\d+)/);
+    const reply = await suppressTracing(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/ctx' }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => resolve(body));
+          });
+          req.on('error', reject);
+          req.end('a request body');
+        }),
+    );
+    const { seen, calls } = JSON.parse(reply) as { seen: Record<string, string>; calls: Array<Record<string, string>> };
+    assert.deepEqual(seen, { handler: 'web.request', requestData: 'web.request', requestEnd: 'web.request', afterAwait: 'web.request' });
+    assert.equal(calls.length, 4);
+    calls.forEach((seenByCall, i) => {
+      const caller = `caller.${i + 1}`;
+      assert.deepEqual(seenByCall, { finish: caller, responseListener: caller, callback: caller, data: caller, end: caller }, caller);
+    });
+    const spans = await agent.waitForSpans((all) => all.filter((s) => s.service === 'c-ctx' && s.name === 'http.request').length === 4);
+    for (const client of spans.filter((s) => s.service === 'c-ctx' && s.name === 'http.request')) {
+      const parent = spans.find((s) => s.span_id === client.parent_id)!;
+      assert.match(parent.name, /^caller\.[1-4]$/);
+      assert.equal(parent.trace_id, client.trace_id);
+    }
+    app.kill();
   });
 
   it('the tracer\'s own requests to the agent are never traced', async () => {

@@ -257,6 +257,31 @@ describe('http server spans (real processes)', function () {
     }
   });
 
+  describe('configuration', () => {
+    it('DD_TRACE_CLIENT_IP_ENABLED tags http.client_ip from x-forwarded-for, else the peer address; DD_SERVICE_MAPPING renames the service', async () => {
+      const app = await start(APP, 'require', { DD_SERVICE: 'ip-app', DD_TRACE_CLIENT_IP_ENABLED: 'true', DD_SERVICE_MAPPING: 'http:web-frontend' });
+      const m = mark();
+      await send(`${app.url}/hello?m=${m}&via=proxy`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } });
+      await send(`${app.url}/hello?m=${m}&via=direct`);
+      const spans = await agent.waitForSpans((all) => all.filter((s) => urlHas(s, m)).length === 2);
+      const proxied = find(spans, (s) => urlHas(s, m) && urlHas(s, 'via=proxy'))!;
+      const direct = find(spans, (s) => urlHas(s, m) && urlHas(s, 'via=direct'))!;
+      assert.equal(proxied.meta['http.client_ip'], '203.0.113.9');
+      assert.equal(direct.meta['http.client_ip'], '127.0.0.1');
+      assert.equal(proxied.service, 'web-frontend');
+      app.app.kill();
+    });
+
+    it('without DD_TRACE_CLIENT_IP_ENABLED no client address is recorded', async () => {
+      const app = await start(APP, 'require', { DD_SERVICE: 'no-ip-app' });
+      const m = mark();
+      await send(`${app.url}/hello?m=${m}`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+      const spans = await agent.waitForSpans((all) => all.some((s) => urlHas(s, m)));
+      assert.equal(find(spans, (s) => urlHas(s, m))!.meta['http.client_ip'], undefined);
+      app.app.kill();
+    });
+  });
+
   describe('a handler that throws', () => {
     it('with an uncaughtException handler: same answer as without the tracer, and the span records the error', async () => {
       const env = { CATCH_UNCAUGHT: '1' };
