@@ -83,7 +83,10 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const port = parsed.options.port ?? DEFAULT_AGENT_PORT;
   if (ifNoAgent && port !== 0 && (await isListening('127.0.0.1', port))) {
-    await runChild(parsed.command, appEnvironment(process.env, undefined), undefined);
+    const env = appEnvironment(process.env, undefined);
+    // As the launcher does: an agent found on a port other than the usual one is where the app sends.
+    if (port !== DEFAULT_AGENT_PORT) env.DD_TRACE_AGENT_PORT = String(port);
+    await runChild(parsed.command, env, undefined);
     return;
   }
   let agent: LocalAgent;
