@@ -1,0 +1,334 @@
+/**
+ * The ioredis and node-redis patchers called directly, in this process, on fresh copies of the real clients
+ * (ioredis 6 and 4, @redis/client 6 and 1.x) talking to the real Redis: what the app can observe of a
+ * patched method or a replaced class, idempotency, the inactive fast path, falling back to the original
+ * when the integration's own code throws, errors of the client's own classes, and the hooks' version ranges
+ * as the real instrumenter applies them. End-to-end behaviour through the preloader is in
+ * redis-app.test.ts.
+ */
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import type { PatchContext } from '../integrations/types';
+import { patchIoredis } from '../integrations/redis/ioredis';
+import { patchCommandsQueue, patchSocket } from '../integrations/redis/node-redis';
+import { hooks } from '../integrations/redis/hooks';
+import { Instrumenter, hookKey } from '../lib/instrumenter';
+import { captureTracer, type CaptureExporter } from './helpers/capture';
+import type { Tracer } from '../lib/tracer';
+import { ROOT } from './helpers/run-app';
+
+const HOST = process.env.REDIS_HOST || '127.0.0.1';
+const PORT = Number(process.env.REDIS_PORT || 6379);
+const KEY = `ddtr-patch-${process.pid}`;
+
+/** Load `files` of `node_modules/<dir>` as a copy of their own (see mysql-patch.test.ts). */
+function freshCopy(dir: string, files: string[]): unknown[] {
+  const base = join(ROOT, 'node_modules', dir);
+  const prefix = base + sep;
+  const saved = new Map<string, NodeModule>();
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(prefix)) {
+      saved.set(key, require.cache[key]!);
+      delete require.cache[key];
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const loaded = files.map((file) => require(join(base, file)) as unknown);
+  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
+  for (const [key, mod] of saved) require.cache[key] = mod;
+  return loaded;
+}
+
+interface TestContext extends PatchContext {
+  on: boolean;
+  throwInSettings: boolean;
+  readonly failures: unknown[];
+}
+
+function makeContext(tracer: Tracer, integration: string): TestContext {
+  const ctx: TestContext = {
+    tracer,
+    integration,
+    version: undefined,
+    on: true,
+    throwInSettings: false,
+    failures: [],
+    settings() {
+      if (ctx.throwInSettings) throw new Error('settings exploded');
+      return tracer.integrationSettings(integration);
+    },
+    active: () => ctx.on,
+    fail(err) {
+      ctx.failures.push(err);
+    },
+  };
+  return ctx;
+}
+
+function redisSpans(exporter: CaptureExporter): Array<{ resource: string; raw: string; parentId: bigint; error: number; host?: string; port?: number; db?: string }> {
+  return exporter
+    .spans()
+    .filter((s) => s.name === 'redis.command')
+    .map((s) => ({
+      resource: s.resource,
+      raw: s.meta['redis.raw_command'],
+      parentId: s.parentId,
+      error: s.error,
+      host: s.meta['out.host'],
+      port: s.metrics['network.destination.port'],
+      db: s.meta['db.name'],
+    }));
+}
+
+interface IoredisClient {
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  call(...args: string[]): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+type IoredisClass = (new (options: object) => IoredisClient) & { prototype: { sendCommand: Function }; ReplyError: Function };
+
+for (const dir of ['ioredis', 'ioredis4']) {
+  describe(`ioredis patcher, in process (${dir})`, () => {
+    let Redis: IoredisClass;
+    let originalSendCommand: Function;
+    let tracer: Tracer;
+    let exporter: CaptureExporter;
+    let ctx: TestContext;
+    let client: IoredisClient;
+
+    before(async () => {
+      [Redis] = freshCopy(dir, ['built/index.js']) as [IoredisClass];
+      originalSendCommand = Redis.prototype.sendCommand;
+      ({ tracer, exporter } = captureTracer({ service: 'unit' }));
+      ctx = makeContext(tracer, 'ioredis');
+      patchIoredis(Redis, ctx);
+      client = new Redis({ host: HOST, port: PORT, db: 3, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      try {
+        await client.set(KEY, 'v');
+      } catch (err) {
+        throw new Error(`Redis is not reachable at ${HOST}:${PORT} (${(err as Error).message}); the redis tests need it`);
+      }
+    });
+
+    after(async () => {
+      await client?.del(KEY);
+      await client?.quit();
+    });
+
+    beforeEach(() => {
+      exporter.chunks.length = 0;
+      ctx.on = true;
+      ctx.throwInSettings = false;
+      ctx.failures.length = 0;
+    });
+
+    it('sendCommand keeps its name and length; patching twice wraps once', () => {
+      const wrapped = Redis.prototype.sendCommand;
+      assert.notEqual(wrapped, originalSendCommand);
+      assert.equal(wrapped.name, originalSendCommand.name);
+      assert.equal(wrapped.length, originalSendCommand.length);
+      patchIoredis(Redis, ctx);
+      assert.equal(Redis.prototype.sendCommand, wrapped);
+    });
+
+    it('one span per command, under the caller, with the connection’s host, port and database', async () => {
+      const value = await tracer.trace('parent', () => client.get(KEY));
+      assert.equal(value, 'v');
+      assert.deepEqual(redisSpans(exporter), [
+        { resource: 'GET', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: '3' },
+      ]);
+    });
+
+    it('a server error rejects with ioredis’s own ReplyError, and marks the span', async () => {
+      const err = await client.call('NOSUCHCMD').then(
+        () => assert.fail('NOSUCHCMD must fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof Redis.ReplyError, 'the error is the client’s own class');
+      const [span] = redisSpans(exporter);
+      assert.equal(span.error, 1);
+    });
+
+    it('inactive: no span, same result', async () => {
+      ctx.on = false;
+      assert.equal(await client.get(KEY), 'v');
+      assert.equal(redisSpans(exporter).length, 0);
+    });
+
+    it('when the integration’s own code throws, the command runs untraced and the failure is reported, not thrown', async () => {
+      ctx.throwInSettings = true;
+      assert.equal(await client.get(KEY), 'v');
+      assert.equal(ctx.failures.length, 1);
+      assert.equal(redisSpans(exporter).length, 0);
+    });
+  });
+}
+
+interface NodeRedisClient {
+  connect(): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  quit(): Promise<unknown>;
+  on(event: string, listener: () => void): unknown;
+}
+type Constructor = (new (...args: unknown[]) => object) & { prototype: { addCommand?: Function } };
+
+const NODE_REDIS = [
+  { dir: '@redis/client', queueArgs: [2, undefined, (): void => undefined, 'id'] },
+  { dir: 'redis4/node_modules/@redis/client', queueArgs: [undefined, (): void => undefined] },
+];
+
+for (const { dir, queueArgs } of NODE_REDIS) {
+  describe(`node-redis patchers, in process (${dir})`, () => {
+    let main: { createClient(options: object): NodeRedisClient; ErrorReply: Function };
+    let queueModule: { default: Constructor };
+    let socketModule: { default: Constructor };
+    let OriginalQueue: Constructor;
+    let OriginalSocket: Constructor;
+    let originalAddCommand: Function;
+    let tracer: Tracer;
+    let exporter: CaptureExporter;
+    let ctx: TestContext;
+    let client: NodeRedisClient;
+
+    before(async () => {
+      [main, queueModule, socketModule] = freshCopy(dir, ['dist/index.js', 'dist/lib/client/commands-queue.js', 'dist/lib/client/socket.js']) as [
+        typeof main,
+        typeof queueModule,
+        typeof socketModule,
+      ];
+      OriginalQueue = queueModule.default;
+      OriginalSocket = socketModule.default;
+      originalAddCommand = OriginalQueue.prototype.addCommand!;
+      ({ tracer, exporter } = captureTracer({ service: 'unit' }));
+      ctx = makeContext(tracer, 'redis');
+      patchCommandsQueue(queueModule, ctx);
+      patchSocket(socketModule, ctx);
+      client = main.createClient({ url: `redis://${HOST}:${PORT}/4`, socket: { reconnectStrategy: false } });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.set(KEY, 'v');
+      } catch (err) {
+        throw new Error(`Redis is not reachable at ${HOST}:${PORT} (${(err as Error).message}); the redis tests need it`);
+      }
+    });
+
+    after(async () => {
+      await client?.del(KEY);
+      await client?.quit();
+    });
+
+    beforeEach(() => {
+      exporter.chunks.length = 0;
+      ctx.on = true;
+      ctx.throwInSettings = false;
+      ctx.failures.length = 0;
+    });
+
+    it('the replaced classes build exactly the original objects, and keep name, length, statics and subclassing', () => {
+      for (const [Replacement, Original] of [
+        [queueModule.default, OriginalQueue],
+        [socketModule.default, OriginalSocket],
+      ]) {
+        assert.notEqual(Replacement, Original);
+        assert.equal(Replacement.name, Original.name);
+        assert.equal(Replacement.length, Original.length);
+        assert.equal(Replacement.prototype, Original.prototype);
+        assert.equal(Object.getPrototypeOf(Replacement), Original, 'statics are inherited');
+        assert.throws(() => (Replacement as unknown as () => void)(), TypeError, 'calling without new fails as the class does');
+      }
+      const queue = new queueModule.default(...queueArgs);
+      assert.equal(queue.constructor, OriginalQueue);
+      assert.ok(queue instanceof OriginalQueue && queue instanceof queueModule.default);
+      class Sub extends queueModule.default {}
+      const sub = new Sub(...queueArgs);
+      assert.ok(sub instanceof Sub && sub instanceof OriginalQueue);
+    });
+
+    it('addCommand keeps its name and length; patching twice changes nothing', () => {
+      const Queue = queueModule.default;
+      const wrapped = Queue.prototype.addCommand!;
+      assert.notEqual(wrapped, originalAddCommand);
+      assert.equal(wrapped.name, originalAddCommand.name);
+      assert.equal(wrapped.length, originalAddCommand.length);
+      patchCommandsQueue(queueModule, ctx);
+      patchSocket(socketModule, ctx);
+      assert.equal(queueModule.default, Queue);
+      assert.equal(Queue.prototype.addCommand, wrapped);
+    });
+
+    it('one span per command, under the caller, with the host and port its socket was given and the selected database', async () => {
+      const value = await tracer.trace('parent', () => client.get(KEY));
+      assert.equal(value, 'v');
+      assert.deepEqual(redisSpans(exporter), [
+        { resource: 'GET', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: '4' },
+      ]);
+    });
+
+    it('a server error rejects with node-redis’s own ErrorReply, and marks the span', async () => {
+      const err = await client.sendCommand(['NOSUCHCMD']).then(
+        () => assert.fail('NOSUCHCMD must fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof main.ErrorReply, 'the error is the client’s own class');
+      assert.equal(redisSpans(exporter)[0].error, 1);
+    });
+
+    it('inactive: no span, same result', async () => {
+      ctx.on = false;
+      assert.equal(await client.get(KEY), 'v');
+      assert.equal(redisSpans(exporter).length, 0);
+    });
+
+    it('when the integration’s own code throws, the command runs untraced and the failure is reported, not thrown', async () => {
+      ctx.throwInSettings = true;
+      assert.equal(await client.get(KEY), 'v');
+      assert.equal(ctx.failures.length, 1);
+      assert.equal(redisSpans(exporter).length, 0);
+    });
+  });
+}
+
+describe('redis hooks: version ranges, as the real instrumenter applies them', () => {
+  const dirs: string[] = [];
+
+  function packageDir(version: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'ddtr-redis-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version }));
+    dirs.push(dir);
+    return dir;
+  }
+
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: Array<[string, string | undefined, string, boolean]> = [
+    ['ioredis', undefined, '3.2.2', false],
+    ['ioredis', undefined, '4.0.0', true],
+    ['ioredis', undefined, '6.0.0', true],
+    ['@redis/client', 'dist/lib/client/commands-queue.js', '0.9.0', false],
+    ['@redis/client', 'dist/lib/client/commands-queue.js', '1.6.1', true],
+    ['@redis/client', 'dist/lib/client/commands-queue.js', '6.3.1', true],
+  ];
+  for (const [module, file, version, patched] of cases) {
+    it(`${file ? `${module}/${file}` : module}@${version} is ${patched ? '' : 'left un'}patched`, () => {
+      const { tracer } = captureTracer();
+      const instrumenter = new Instrumenter({ tracer, moduleHooks: hooks });
+      const method = file ? 'addCommand' : 'sendCommand';
+      const original = function command(): void {};
+      class Fake {}
+      (Fake.prototype as Record<string, unknown>)[method] = original;
+      const exports = file ? { default: Fake } : Fake;
+      instrumenter.patch(exports, hookKey(module, file), packageDir(version));
+      assert.equal((Fake.prototype as Record<string, unknown>)[method] !== original, patched);
+    });
+  }
+});
