@@ -181,6 +181,18 @@ describe('ddtrace-run launcher', function () {
       assert.ok(opts.endsWith(' --title=ddtest-title'), opts);
     });
 
+    it('DD_TRACE_ESM_HOOKS=false: only the CommonJS preloader, and a CommonJS app is still traced', async () => {
+      const app = runApp(fixture('start/env-app.js'), { mode: 'launcher', agent, env: { DD_TRACE_ESM_HOOKS: 'false' } });
+      const r = await result(app);
+      assert.equal((await app.exit).code, 0, app.stderr);
+      assert.equal(r.nodeOptions, `--require "${join(ROOT, 'dist/hooks/register.js')}"`);
+      assert.equal(r.preloaded, true);
+      const traced = runApp(fixture('start/cjs-app.js'), { mode: 'launcher', agent, env: { DD_TRACE_ESM_HOOKS: 'false' } });
+      await result(traced);
+      assert.equal((await traced.exit).code, 0, traced.stderr);
+      await agent.waitForSpans((s) => s.some((x) => x.name === 'custom.cjs'));
+    });
+
     it('a nested launcher does not add its flags twice', async () => {
       const app = runApp(fixture('start/env-app.js'), {
         mode: 'launcher',
