@@ -43,6 +43,11 @@ function getJson<T>(url: string): Promise<T> {
 
 let agent: TestAgent;
 
+/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
+  return agent.waitForSpans(predicate, 15000);
+}
+
 async function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
   const app = runApp(APP, { mode, agent, env });
   const [, port] = await app.waitForOutput(/listening on (\d+)/);
@@ -88,7 +93,7 @@ describe('fetch spans (real processes)', function () {
     assert.equal(reply.status, 200);
     assert.equal(reply.body.url, `/echo/${m}?token=abc&q=1`, 'the request target is sent unchanged');
 
-    const spans = await agent.waitForSpans(
+    const spans = await waitFor(
       (all) => fetchSpan(all, `/echo/${m}`) !== undefined && all.some((s) => s.service === 'f-down' && (s.meta['http.url'] ?? '').includes(m)),
     );
     const client = fetchSpan(spans, `/echo/${m}`)!;
@@ -122,7 +127,7 @@ describe('fetch spans (real processes)', function () {
     const withTracer = await getJson<unknown>(`${traced.url}/call?via=fetch&path=${path}`);
     assert.deepEqual(withTracer, { status: 404, body: 'status 404' });
     assert.deepEqual(withTracer, await getJson<unknown>(`${plain.url}/call?via=fetch&path=${path}`));
-    const spans = await agent.waitForSpans((all) => all.some((s) => s.meta.component === 'fetch' && s.meta['http.status_code'] === '404'));
+    const spans = await waitFor((all) => all.some((s) => s.meta.component === 'fetch' && s.meta['http.status_code'] === '404'));
     const client = spans.find((s) => s.meta.component === 'fetch' && s.meta['http.status_code'] === '404')!;
     assert.equal(client.error, 1);
     assert.equal(client.meta['http.url'], `http://127.0.0.1:${down.port}/status`);
@@ -132,7 +137,7 @@ describe('fetch spans (real processes)', function () {
     const withTracer = await getJson<{ error: { name: string; message: string; code: string } }>(`${traced.url}/refused?via=fetch`);
     assert.deepEqual(withTracer, await getJson<unknown>(`${plain.url}/refused?via=fetch`));
     assert.deepEqual(withTracer.error, { name: 'TypeError', message: 'fetch failed', code: 'ECONNREFUSED' });
-    const spans = await agent.waitForSpans((all) => fetchSpan(all, `:${closed}/nowhere`) !== undefined);
+    const spans = await waitFor((all) => fetchSpan(all, `:${closed}/nowhere`) !== undefined);
     const client = fetchSpan(spans, `:${closed}/nowhere`)!;
     assert.equal(client.error, 1);
     assert.match(client.meta['error.message'], /ECONNREFUSED/);
@@ -147,7 +152,7 @@ describe('fetch spans (real processes)', function () {
     const reply = await getJson<{ status: number; body: { headers: Record<string, string> } }>(`${off.url}/call?via=fetch&path=/echo/${m}`);
     assert.equal(reply.status, 200);
     assert.deepEqual(reply.body.headers, {});
-    const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'f-off' && s.name === 'web.request'));
+    const spans = await waitFor((all) => all.some((s) => s.service === 'f-off' && s.name === 'web.request'));
     assert.deepEqual(spans.filter((s) => s.service === 'f-off' && s.name === 'http.request'), []);
     off.app.kill();
   });

@@ -56,6 +56,11 @@ async function closedPort(): Promise<number> {
 
 let agent: TestAgent;
 
+/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
+  return agent.waitForSpans(predicate, 15000);
+}
+
 async function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
   const app = runApp(APP, { mode, agent, env });
   const [, port] = await app.waitForOutput(/listening on (\d+)/);
@@ -109,7 +114,7 @@ describe('http client spans (real processes)', function () {
     for (const r of without) assert.equal(r.received?.headers.traceparent, undefined, `${r.name}: the untraced app sends no context`);
     for (const r of withTracer) assert.equal(r.status, 200, `${r.name}: ${JSON.stringify(r)}`);
 
-    const spans = await agent.waitForSpans((all) => {
+    const spans = await waitFor((all) => {
       const server = serverSpanFor(all, 'c-up', '/forms');
       return server !== undefined && childrenOf(all, server).filter((s) => s.name === 'http.request').length === 11;
     });
@@ -155,7 +160,7 @@ describe('http client spans (real processes)', function () {
     const withTracer = await sendJson<unknown>(`${traced.url}/call?via=get&path=${path}`);
     assert.deepEqual(withTracer, { status: 404, body: 'status 404' });
     assert.deepEqual(withTracer, await sendJson<unknown>(`${plain.url}/call?via=get&path=${path}`));
-    const spans = await agent.waitForSpans((all) => all.some((s) => s.name === 'http.request' && s.meta['http.status_code'] === '404' && s.service === 'c-up'));
+    const spans = await waitFor((all) => all.some((s) => s.name === 'http.request' && s.meta['http.status_code'] === '404' && s.service === 'c-up'));
     const client = spans.find((s) => s.name === 'http.request' && s.meta['http.status_code'] === '404' && s.service === 'c-up')!;
     assert.equal(client.error, 1);
     assert.equal(client.meta['http.url'], `http://127.0.0.1:${down.port}/status`);
@@ -167,7 +172,7 @@ describe('http client spans (real processes)', function () {
   it('DD_HTTP_CLIENT_ERROR_STATUSES=500-599 makes a 404 a success and a 503 an error', async () => {
     const custom = await start('require', { DOWNSTREAM: down.url, DD_SERVICE: 'c-custom', DD_HTTP_CLIENT_ERROR_STATUSES: '500-599' });
     for (const code of [404, 503]) await sendJson(`${custom.url}/call?via=get&path=${encodeURIComponent(`/status?code=${code}`)}`);
-    const spans = await agent.waitForSpans((all) => all.filter((s) => s.service === 'c-custom' && s.name === 'http.request').length === 2);
+    const spans = await waitFor((all) => all.filter((s) => s.service === 'c-custom' && s.name === 'http.request').length === 2);
     const byStatus = new Map(spans.filter((s) => s.service === 'c-custom' && s.name === 'http.request').map((s) => [s.meta['http.status_code'], s.error]));
     assert.deepEqual([...byStatus.entries()].sort(), [['404', 0], ['503', 1]]);
     custom.app.kill();
@@ -177,7 +182,7 @@ describe('http client spans (real processes)', function () {
     const withTracer = await sendJson<{ error: { code: string; message: string } }>(`${traced.url}/refused?via=get`);
     assert.deepEqual(withTracer, await sendJson<unknown>(`${plain.url}/refused?via=get`));
     assert.equal(withTracer.error.code, 'ECONNREFUSED');
-    const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'c-up' && s.name === 'http.request' && s.meta['http.url'] === `http://127.0.0.1:${closed}/nowhere`));
+    const spans = await waitFor((all) => all.some((s) => s.service === 'c-up' && s.name === 'http.request' && s.meta['http.url'] === `http://127.0.0.1:${closed}/nowhere`));
     const client = spans.find((s) => s.service === 'c-up' && s.name === 'http.request' && s.meta['http.url'] === `http://127.0.0.1:${closed}/nowhere`)!;
     assert.equal(client.error, 1);
     assert.equal(client.meta['error.message'], withTracer.error.message);
@@ -191,7 +196,7 @@ describe('http client spans (real processes)', function () {
     const withTracer = await sendJson<{ error: { message: string } }>(`${traced.url}/timeout`);
     assert.deepEqual(withTracer, await sendJson<unknown>(`${plain.url}/timeout`));
     assert.equal(withTracer.error.message, 'socket hang up');
-    const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'c-up' && s.name === 'http.request' && (s.meta['http.url'] ?? '').endsWith('/slow')));
+    const spans = await waitFor((all) => all.some((s) => s.service === 'c-up' && s.name === 'http.request' && (s.meta['http.url'] ?? '').endsWith('/slow')));
     const client = spans.find((s) => s.service === 'c-up' && s.name === 'http.request' && s.meta['http.url'].endsWith('/slow'))!;
     assert.equal(client.error, 1);
     assert.equal(client.meta['error.message'], 'socket hang up');
@@ -238,7 +243,7 @@ describe('http client spans (real processes)', function () {
       const caller = `caller.${i + 1}`;
       assert.deepEqual(seenByCall, { finish: caller, responseListener: caller, callback: caller, data: caller, end: caller }, caller);
     });
-    const spans = await agent.waitForSpans((all) => all.filter((s) => s.service === 'c-ctx' && s.name === 'http.request').length === 4);
+    const spans = await waitFor((all) => all.filter((s) => s.service === 'c-ctx' && s.name === 'http.request').length === 4);
     for (const client of spans.filter((s) => s.service === 'c-ctx' && s.name === 'http.request')) {
       const parent = spans.find((s) => s.span_id === client.parent_id)!;
       assert.match(parent.name, /^caller\.[1-4]$/);
@@ -249,7 +254,7 @@ describe('http client spans (real processes)', function () {
 
   it('the tracer\'s own requests to the agent are never traced', async () => {
     await send(`${traced.url}/hello`);
-    await agent.waitForSpans((all) => all.some((s) => s.service === 'c-up' && s.resource === 'GET' && (s.meta['http.url'] ?? '').endsWith('/hello')));
+    await waitFor((all) => all.some((s) => s.service === 'c-up' && s.resource === 'GET' && (s.meta['http.url'] ?? '').endsWith('/hello')));
     assert.ok(agent.traceRequests().length > 0);
     const agentPort = `:${agent.port}`;
     const selfTraced = agent.spans().filter((s) => (s.meta['http.url'] ?? '').includes(agentPort) || s.metrics['network.destination.port'] === agent.port);

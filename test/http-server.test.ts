@@ -45,6 +45,11 @@ function send(url: string, options: { method?: string; headers?: Record<string, 
 
 let agent: TestAgent;
 
+/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
+  return agent.waitForSpans(predicate, 15000);
+}
+
 async function start(file: string, mode: StartMode, env: Record<string, string | undefined> = {}): Promise<Started> {
   const app = runApp(file, { mode, agent, env });
   const [, port] = await app.waitForOutput(/listening on (\d+)/);
@@ -92,7 +97,7 @@ describe('http server spans (real processes)', function () {
       const echoed = JSON.parse(reply.body) as { status: number; body: { headers: Record<string, string> } };
       assert.equal(echoed.status, 200);
 
-      const spans = await agent.waitForSpans((all) =>
+      const spans = await waitFor((all) =>
         all.some((s) => s.service === 'downstream' && urlHas(s, `/echo/${m}`)) &&
         all.some((s) => s.name === 'web.request' && s.service === 'upstream' && urlHas(s, m)) &&
         all.some((s) => s.name === 'http.request' && urlHas(s, `/echo/${m}`)),
@@ -155,7 +160,7 @@ describe('http server spans (real processes)', function () {
         headers: { traceparent: '00-zzzz-notanid-01', 'x-datadog-trace-id': 'abc', 'x-datadog-parent-id': '-1' },
       });
       assert.equal(bad.status, 200);
-      const spans = await agent.waitForSpans((all) => all.some((s) => urlHas(s, m1)) && all.some((s) => urlHas(s, m2)));
+      const spans = await waitFor((all) => all.some((s) => urlHas(s, m1)) && all.some((s) => urlHas(s, m2)));
       const continued = find(spans, (s) => urlHas(s, m1))!;
       assert.equal(continued.trace_id, BigInt(`0x${traceHex.slice(16)}`));
       assert.equal(continued.parent_id, BigInt(`0x${parentHex}`));
@@ -169,7 +174,7 @@ describe('http server spans (real processes)', function () {
       const m = mark();
       assert.equal((await send(`${downstream.url}/status?code=500&m=${m}`)).status, 500);
       assert.equal((await send(`${downstream.url}/status?code=404&m=${m}`)).status, 404);
-      const spans = await agent.waitForSpans((all) => all.filter((s) => urlHas(s, m)).length === 2);
+      const spans = await waitFor((all) => all.filter((s) => urlHas(s, m)).length === 2);
       const s500 = find(spans, (s) => urlHas(s, m) && urlHas(s, 'code=500'))!;
       const s404 = find(spans, (s) => urlHas(s, m) && urlHas(s, 'code=404'))!;
       assert.equal(s500.error, 1);
@@ -182,7 +187,7 @@ describe('http server spans (real processes)', function () {
       const m = mark();
       const query = `password=hunter2&token=tok123&api_key=k-999&q=books&session_id=sess42&m=${m}`;
       assert.equal((await send(`${downstream.url}/hello?${query}`)).status, 200);
-      const spans = await agent.waitForSpans((all) => all.some((s) => urlHas(s, m)));
+      const spans = await waitFor((all) => all.some((s) => urlHas(s, m)));
       const span = find(spans, (s) => urlHas(s, m))!;
       assert.equal(
         span.meta['http.url'],
@@ -197,7 +202,7 @@ describe('http server spans (real processes)', function () {
       const reply = await send(`${upstream.url}/body?m=${m}`, { method: 'POST', body: 'the body' });
       assert.equal(reply.status, 200);
       assert.equal((JSON.parse(reply.body) as { body: string }).body, 'the body');
-      const spans = await agent.waitForSpans(
+      const spans = await waitFor(
         (all) => all.some((s) => s.name === 'web.request' && urlHas(s, m)) && all.some((s) => s.meta.component === 'fetch' && s.service === 'upstream' && s.parent_id === find(all, (x) => x.name === 'web.request' && urlHas(x, m))?.span_id),
       );
       const server = find(spans, (s) => s.name === 'web.request' && urlHas(s, m))!;
@@ -217,7 +222,7 @@ describe('http server spans (real processes)', function () {
             setTimeout(() => req.destroy(), 100);
           }),
       );
-      const spans = await agent.waitForSpans((all) => all.some((s) => urlHas(s, m)));
+      const spans = await waitFor((all) => all.some((s) => urlHas(s, m)));
       const span = find(spans, (s) => urlHas(s, m))!;
       assert.equal(span.meta['http.aborted'], 'true');
       // Nothing was sent, so no status is claimed and the span is not a server error.
@@ -242,7 +247,7 @@ describe('http server spans (real processes)', function () {
         assert.equal('x-datadog-parent-id' in headers, expectDatadog);
         assert.equal('traceparent' in headers, expectW3C, JSON.stringify(headers));
 
-        const spans = await agent.waitForSpans(
+        const spans = await waitFor(
           (all) => all.some((s) => s.service === `down-${style}` && urlHas(s, m)) && all.some((s) => s.name === 'http.request' && urlHas(s, m)),
         );
         const client = find(spans, (s) => s.name === 'http.request' && urlHas(s, m))!;
@@ -263,7 +268,7 @@ describe('http server spans (real processes)', function () {
       const m = mark();
       await send(`${app.url}/hello?m=${m}&via=proxy`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } });
       await send(`${app.url}/hello?m=${m}&via=direct`);
-      const spans = await agent.waitForSpans((all) => all.filter((s) => urlHas(s, m)).length === 2);
+      const spans = await waitFor((all) => all.filter((s) => urlHas(s, m)).length === 2);
       const proxied = find(spans, (s) => urlHas(s, m) && urlHas(s, 'via=proxy'))!;
       const direct = find(spans, (s) => urlHas(s, m) && urlHas(s, 'via=direct'))!;
       assert.equal(proxied.meta['http.client_ip'], '203.0.113.9');
@@ -276,7 +281,7 @@ describe('http server spans (real processes)', function () {
       const app = await start(APP, 'require', { DD_SERVICE: 'no-ip-app' });
       const m = mark();
       await send(`${app.url}/hello?m=${m}`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
-      const spans = await agent.waitForSpans((all) => all.some((s) => urlHas(s, m)));
+      const spans = await waitFor((all) => all.some((s) => urlHas(s, m)));
       assert.equal(find(spans, (s) => urlHas(s, m))!.meta['http.client_ip'], undefined);
       app.app.kill();
     });
@@ -291,7 +296,7 @@ describe('http server spans (real processes)', function () {
       const b = await send(`${plain.url}/throw`);
       assert.deepEqual(a, b);
       assert.deepEqual(a, { status: 500, body: 'caught: boom from handler' });
-      const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'thrower' && urlHas(s, '/throw')));
+      const spans = await waitFor((all) => all.some((s) => s.service === 'thrower' && urlHas(s, '/throw')));
       const span = find(spans, (s) => s.service === 'thrower' && urlHas(s, '/throw'))!;
       assert.equal(span.error, 1);
       assert.equal(span.meta['error.message'], 'boom from handler');
@@ -343,7 +348,7 @@ describe('http server spans (real processes)', function () {
         const reply = JSON.parse((await send(`${upstream.url}/call?via=${via}&path=/echo/${marks[via]}`)).body) as { status: number };
         assert.equal(reply.status, 200, `${via}: ${JSON.stringify(reply)}`);
       }
-      const spans = await agent.waitForSpans((all) =>
+      const spans = await waitFor((all) =>
         Object.values(marks).every(
           (m) => all.some((s) => s.service === 'tls-down' && urlHas(s, m)) && all.some((s) => s.service === 'tls-up' && s.name === 'http.request' && urlHas(s, m)),
         ),
@@ -374,7 +379,7 @@ describe('http server spans (real processes)', function () {
         assert.equal(reply.status, 200);
         assert.ok(reply.body.headers['x-datadog-parent-id'], `${via}: headers injected`);
       }
-      const spans = await agent.waitForSpans(
+      const spans = await waitFor(
         (all) => all.filter((s) => s.service === 'esm-down').length >= 2 && all.filter((s) => s.service === 'esm-up').length >= 4,
       );
       const servers = spans.filter((s) => s.service === 'esm-up' && s.name === 'web.request');
