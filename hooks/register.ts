@@ -58,8 +58,9 @@ export function start(): PreloadState {
   // Published before anything runs, so a require made while starting cannot start a second time.
   g[STATE] = state;
   try {
-    const existing = peekTracer();
-    const config = existing?.config ?? resolveConfig();
+    // The app may have built the tracer already (it required the package before the preloader).
+    const built = peekTracer();
+    const config = built?.config ?? resolveConfig();
     if (!config.enabled) {
       debug('DD_TRACE_ENABLED is false: no module is patched');
       return state;
@@ -72,7 +73,7 @@ export function start(): PreloadState {
     const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
     const extra = g[EXTRA_HOOKS];
     const instrumenter = new Instrumenter({
-      tracer: existing ?? buildTracer,
+      tracer: built ?? buildTracer,
       config,
       peekTracer,
       moduleHooks: extra?.moduleHooks ? [...moduleHooks, ...extra.moduleHooks] : moduleHooks,

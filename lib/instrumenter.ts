@@ -172,9 +172,10 @@ export class Instrumenter {
     const hooks = this.byKey.get(key);
     if (hooks === undefined || !isObjectLike(exports)) return exports;
     let current: unknown = exports;
-    for (const hook of hooks) {
+    for (let i = 0; i < hooks.length; i++) {
+      const hook = hooks[i];
       try {
-        current = this.apply(hook, current, key, baseDir);
+        current = this.apply(hook, markId(hook, key, i), current, key, baseDir);
       } catch (err) {
         // Defensive: apply() catches integration errors itself; this catches the instrumenter's own.
         errorOnce(`instrumenting ${key} failed`, err);
@@ -191,11 +192,11 @@ export class Instrumenter {
    */
   private patchNamespace(namespace: Record<string, unknown>, key: string, baseDir: string | undefined): void {
     const hooks = this.byKey.get(key)!;
-    if (hooks.every((hook) => hasMark(namespace, `${hook.integration}:${key}`))) return;
+    if (hooks.every((hook, i) => hasMark(namespace, markId(hook, key, i)))) return;
     const facade: Record<string, unknown> = {};
     for (const name of Object.keys(namespace)) facade[name] = namespace[name];
     const result = this.patch(facade, key, baseDir);
-    for (const hook of hooks) addMark(namespace, `${hook.integration}:${key}`);
+    hooks.forEach((hook, i) => addMark(namespace, markId(hook, key, i)));
     if (result !== facade) {
       debug(`${key}: a patcher returned new exports for an ES module; only its changed exports are applied`);
     }
@@ -225,8 +226,7 @@ export class Instrumenter {
     return s.on && !s.failed;
   }
 
-  private apply(hook: ModuleHook, exports: unknown, key: string, baseDir: string | undefined): unknown {
-    const id = `${hook.integration}:${key}`;
+  private apply(hook: ModuleHook, id: string, exports: unknown, key: string, baseDir: string | undefined): unknown {
     const obj = exports as object;
     const replacements = ((globalThis as GlobalWithReplacements)[REPLACEMENTS] ??= new WeakMap<object, unknown>());
     if (hasMark(obj, id)) {
@@ -391,6 +391,14 @@ function copyBindings(exports: Record<string, unknown>, namespace: Record<string
     const value = exports[name];
     if (namespace[name] !== value) namespace[name] = value;
   }
+}
+
+/**
+ * The marker id of one hook: integration and key, plus the hook's rank among those of the key (one
+ * integration may register several hooks for the same module).
+ */
+function markId(hook: ModuleHook, key: string, rank: number): string {
+  return rank === 0 ? `${hook.integration}:${key}` : `${hook.integration}:${key}#${rank}`;
 }
 
 function isObjectLike(value: unknown): boolean {

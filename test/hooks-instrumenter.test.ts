@@ -106,6 +106,20 @@ describe('Instrumenter (registry runtime)', () => {
     assert.equal(Object.keys(lib).includes(String(INSTRUMENTED)), false);
   });
 
+  it('applies every hook one integration registers for the same module, in order', () => {
+    const order: string[] = [];
+    const hook = (tag: string): ModuleHook => ({
+      integration: 'fake',
+      module: 'fake-lib',
+      load: () => () => void order.push(tag),
+    });
+    const inst = new Instrumenter({ tracer: new Tracer(), moduleHooks: [hook('first'), hook('second')] });
+    const lib = makeLib();
+    inst.onRequire(lib, 'fake-lib', undefined);
+    inst.onRequire(lib, 'fake-lib', undefined);
+    assert.deepEqual(order, ['first', 'second']);
+  });
+
   it('leaves an unsupported or unknown version unpatched without loading anything', () => {
     const hook = greetHook({ versions: '>=2' });
     const inst = new Instrumenter({ tracer: new Tracer(), moduleHooks: [hook] });
