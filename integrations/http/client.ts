@@ -10,6 +10,9 @@
  * `get` is Node's own two lines (`request(...)` then `end()`) around the traced request: Node's `get`
  * calls its module-internal `request`, which a wrapper of the export would not see.
  *
+ * Why not Node's `http.client.request.start` diagnostics channel: Node 20 publishes it from `_finish()`,
+ * once the headers are rendered (often already written), too late to add propagation headers.
+ *
  * The outcome is read from the request's own events through one wrapper of `ClientRequest.prototype.emit`
  * (no listener is added: an `'error'` listener would change what an unhandled error does). Nothing is
  * activated around the request, so callbacks and listeners run in the caller's context, as Node gives it.
@@ -39,7 +42,8 @@ export interface ClientModule {
 
 /** Wrap `request` and `get` of `http` or `https`; `protocol` is the module's default (`http:`/`https:`). */
 export function patchClientModule(mod: ClientModule, ctx: PatchContext, protocol: string): void {
-  let originalRequest: RequestFn | undefined = mod.request;
+  // Set only when this call wraps `request`; otherwise `get` stays Node's own (never a wrapper twice).
+  let originalRequest: RequestFn | undefined;
   wrapMethod<RequestFn>(mod, 'request', INTEGRATION, (original) => {
     originalRequest = original;
     return function request(this: unknown): ClientRequest {
