@@ -222,6 +222,30 @@ for (const driver of DRIVERS) {
     });
 
     if (driver.integration === 'mysql2') {
+      it('an event-form query that a dying connection drops still ends its span, with the connection’s error', async () => {
+        const victim = driver.connect(loaded) as ConnectionLike & { threadId: number; on(event: string, l: (err: Error) => void): void };
+        await query(victim, 'SELECT 1');
+        const connectionError = new Promise<Error>((resolve) => victim.on('error', resolve));
+        const running = new Promise<unknown>((resolve) => {
+          tracer.trace('parent', () => {
+            victim.query('SELECT SLEEP(5)', (err: unknown) => resolve(err));
+            victim.query('SELECT 2 AS never_sent');
+          });
+        });
+        const killer = driver.connect(loaded);
+        try {
+          await query(killer, `KILL ${victim.threadId}`);
+        } finally {
+          killer.end();
+        }
+        assert.ok(await running, 'the running query fails');
+        const err = await connectionError;
+        const dropped = exporter.spans().find((s) => s.resource === 'SELECT 2 AS never_sent');
+        assert.ok(dropped, 'the dropped query’s span ended (and its trace was exported)');
+        assert.equal(dropped.error, 1);
+        assert.equal(dropped.meta['error.message'], err.message);
+      });
+
       it('a synchronous throw (undefined bind parameter) reaches the caller unchanged and ends the span in error', () => {
         let thrown: unknown;
         tracer.trace('parent', () => {

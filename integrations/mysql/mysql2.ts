@@ -6,14 +6,15 @@
  * objects, so it needs nothing of its own.
  *
  * `query` and `execute` make `mysql.query` spans (see traced-query.ts); a pool's `getConnection` keeps each
- * caller's context through the pool's queue.
+ * caller's context through the pool's queue; the connection's internal `_notifyError` (2.x and 3.x) ends the
+ * spans of event-form queries that a failing connection drops without an event.
  *
  * Recent mysql2 3.x also publishes `mysql2:*` tracing channels; they are not used because 2.x and older 3.x
  * have none and they carry no user name, and one patch for every version behaves the same everywhere.
  */
 import { wrapMethod } from '../util/shim';
 import type { Patcher, PatchContext } from '../types';
-import { ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type GetConnection, type QueryMethod } from './traced-query';
+import { endDroppedQueries, ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type GetConnection, type QueryMethod } from './traced-query';
 
 /** mysql2's query commands (`Query`, `Execute`) are EventEmitters with an `onResult` callback slot. */
 const MYSQL2: DriverShape = {
@@ -23,6 +24,14 @@ const MYSQL2: DriverShape = {
     value !== null && typeof value === 'object' && 'onResult' in value && typeof (value as { on?: unknown }).on === 'function',
 };
 
+/** The fields of a mysql2 connection read when it fails. */
+interface FailingConnection {
+  readonly _command?: unknown;
+  readonly _commands?: { toArray?: () => unknown[] };
+}
+
+type NotifyError = (this: FailingConnection, err: unknown) => unknown;
+
 /** Patch `mysql2/lib/connection.js` (the `Connection` class). */
 export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchContext): void => {
   const proto = (exports as { prototype?: object } | null)?.prototype;
@@ -30,6 +39,27 @@ export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchConte
     const owner = ownerOf(proto, method);
     if (owner === undefined) continue;
     wrapMethod<QueryMethod>(owner, method, ctx.integration, (original) => wrapQueryMethod(original, ctx, MYSQL2));
+  }
+  // A failing connection forgets its event-form queries; end their spans (see endDroppedQueries).
+  const failing = ownerOf(proto, '_notifyError');
+  if (failing !== undefined) {
+    wrapMethod<NotifyError>(failing, '_notifyError', ctx.integration, (original) =>
+      function _notifyError(this: FailingConnection, err: unknown): unknown {
+        let pending: unknown[] | undefined;
+        try {
+          const queued = this._commands;
+          pending = typeof queued?.toArray === 'function' ? queued.toArray() : [];
+          pending.push(this._command);
+        } catch (failure) {
+          ctx.fail(failure);
+        }
+        try {
+          return Reflect.apply(original, this, arguments);
+        } finally {
+          if (pending !== undefined) endDroppedQueries(ctx, pending, err);
+        }
+      },
+    );
   }
 };
 

@@ -30,6 +30,9 @@ export interface DriverShape {
 export type QueryMethod = (this: { config?: MysqlConnectionConfig }, sql: unknown, values?: unknown, callback?: unknown) => unknown;
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
+
+/** On a query command in the event form: its span, until the command ends (see {@link endDroppedQueries}). */
+const QUERY_SPAN: unique symbol = Symbol('ddtrace-run.mysql.query-span') as never;
 type Emit = (this: unknown, event: unknown, ...args: unknown[]) => unknown;
 
 /** Build the replacement of a connection's `query` / `execute`. */
@@ -94,6 +97,7 @@ function traceQueryEvents(ctx: PatchContext, span: Span, frame: Frame | undefine
       return;
     }
     const emit = emitter.emit as Emit;
+    (emitter as { [QUERY_SPAN]?: Span })[QUERY_SPAN] = span;
     emitter.emit = function (this: unknown, event: unknown): unknown {
       if (event === 'end') finishQuerySpan(ctx, span);
       else if (event === 'error') markError(ctx, span, arguments[1]);
@@ -103,6 +107,21 @@ function traceQueryEvents(ctx: PatchContext, span: Span, frame: Frame | undefine
   } catch (err) {
     ctx.fail(err);
     finishQuerySpan(ctx, span);
+  }
+}
+
+/**
+ * End the spans of event-form queries a driver drops without a word: when a connection fails, mysql2
+ * hands the error to the queries that have a callback and to the connection's `error` event, and forgets
+ * the others (no `error`, no `end` on them). Their spans end here, with the connection's error, so the
+ * trace they belong to is not held open for ever.
+ */
+export function endDroppedQueries(ctx: PatchContext, commands: readonly unknown[], err: unknown): void {
+  for (const command of commands) {
+    if (command === null || typeof command !== 'object') continue;
+    const span = (command as { [QUERY_SPAN]?: Span })[QUERY_SPAN];
+    if (span === undefined || span.finished) continue;
+    finishQuerySpan(ctx, span, err);
   }
 }
 
