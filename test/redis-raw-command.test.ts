@@ -30,6 +30,12 @@ describe('redis: redis.raw_command', () => {
     });
   }
 
+  it('reads the arguments from an offset, so the name can stay first in the same array', () => {
+    assert.equal(formatRawCommand('SET', ['SET', 'k', 'v'], 1), 'SET k v');
+    assert.equal(formatRawCommand('ACL', ['ACL', 'SETUSER', 'alice', '>pw'], 1), 'ACL SETUSER alice ?');
+    assert.equal(formatRawCommand('AUTH', ['AUTH', 'pw'], 1), 'AUTH');
+  });
+
   it(`cuts each argument at ${MAX_ARG_LENGTH} characters, the last three being ...`, () => {
     const long = 'v'.repeat(5000);
     const exact = 'e'.repeat(MAX_ARG_LENGTH);

@@ -22,7 +22,8 @@ export interface RedisEndpoint {
  * Start (without activating) the span of one command. `name` is the command name as the client has it
  * (any case); `args` are its arguments after the name. `fallbackIntegration` names another integration
  * whose service mapping applies when this one has none (`DD_SERVICE_MAPPING=redis:cache` also covers
- * ioredis). `startTime` (epoch ms) dates a span started after the command was issued.
+ * ioredis). `startTime` (epoch ms) dates a span started after the command was issued; `argsFrom` is the
+ * index of the first argument in `args` (node-redis keeps the name at 0).
  */
 export function startCommandSpan(
   ctx: PatchContext,
@@ -32,6 +33,7 @@ export function startCommandSpan(
   args: ArrayLike<unknown> | undefined,
   endpoint: RedisEndpoint | undefined,
   startTime?: number,
+  argsFrom = 0,
 ): Span {
   const tracer = ctx.tracer;
   const service =
@@ -44,7 +46,7 @@ export function startCommandSpan(
   meta.component = component;
   span.setTag('span.kind', 'client');
   meta['db.type'] = 'redis';
-  meta['redis.raw_command'] = formatRawCommand(resource, args);
+  meta['redis.raw_command'] = formatRawCommand(resource, args, argsFrom);
   meta['db.name'] = String(endpoint?.db ?? 0);
   if (endpoint !== undefined) {
     if (endpoint.host !== undefined) meta['out.host'] = endpoint.host;

@@ -96,7 +96,7 @@ function wrapAddCommand(original: AddCommand, ctx: PatchContext): AddCommand {
       endpoint = endpoints.get(this);
       if (endpoint !== undefined && name.toUpperCase() === 'SELECT') selected = dbOf(bufferToString(args[1]));
       // `asap` commands are the client's own connection setup (see the module comment): no span.
-      if (!isConnectionSetup(options)) span = startCommandSpan(ctx, 'redis', undefined, name, args.slice(1), endpoint);
+      if (!isConnectionSetup(options)) span = startCommandSpan(ctx, 'redis', undefined, name, args, endpoint, undefined, 1);
     } catch (err) {
       ctx.fail(err);
       return Reflect.apply(original, this, arguments);

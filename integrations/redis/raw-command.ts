@@ -17,18 +17,20 @@ export const MAX_ARG_LENGTH = 100;
 export const MAX_COMMAND_LENGTH = 1000;
 
 /**
- * Format a command for `redis.raw_command`. `args` are the arguments after the command name. Never
- * throws on odd arguments (they become `?`).
+ * Format a command for `redis.raw_command`. The arguments are `args[from]` onwards (`from` lets a client
+ * that keeps the name first in the same array pass it without a copy). Never throws on odd arguments (they
+ * become `?`).
  */
-export function formatRawCommand(name: string, args: ArrayLike<unknown> | undefined): string {
+export function formatRawCommand(name: string, args: ArrayLike<unknown> | undefined, from = 0): string {
   const command = name.toUpperCase();
   if (command === 'AUTH' || args === undefined || args === null) return command;
   let out = command;
   // How many following arguments to hide, and which keyword starts hiding, per command.
   let hideNext = 0;
   const hidesAfterKeyword = command === 'HELLO' || command === 'MIGRATE';
-  const aclSetUser = command === 'ACL' && args.length > 0 && typeof args[0] === 'string' && args[0].toUpperCase() === 'SETUSER';
-  for (let i = 0; i < args.length; i++) {
+  const first = args[from];
+  const aclSetUser = command === 'ACL' && typeof first === 'string' && first.toUpperCase() === 'SETUSER';
+  for (let i = from; i < args.length; i++) {
     const arg = args[i];
     if (typeof arg === 'function') continue;
     let shown: string;
@@ -38,7 +40,7 @@ export function formatRawCommand(name: string, args: ArrayLike<unknown> | undefi
     } else {
       shown = formatArg(arg);
       if (hidesAfterKeyword && typeof arg === 'string') hideNext = credentialCount(command, arg);
-      else if (aclSetUser && i > 1 && typeof arg === 'string' && isAclPasswordRule(arg)) shown = '?';
+      else if (aclSetUser && i > from + 1 && typeof arg === 'string' && isAclPasswordRule(arg)) shown = '?';
     }
     out += ' ' + shown;
     if (out.length > MAX_COMMAND_LENGTH) return trim(out, MAX_COMMAND_LENGTH);
