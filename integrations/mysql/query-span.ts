@@ -12,10 +12,15 @@ const MAX_RESOURCE = 5000;
 
 /** Connection settings as both drivers keep them on a connection (`connection.config`). */
 export interface MysqlConnectionConfig {
+  /** Server host (`out.host`). */
   readonly host?: unknown;
+  /** Server port (`network.destination.port`). */
   readonly port?: unknown;
+  /** User name (`db.user`). */
   readonly user?: unknown;
+  /** Default database (`db.name`). */
   readonly database?: unknown;
+  /** Unix socket path; replaces host and port when set. */
   readonly socketPath?: unknown;
 }
 

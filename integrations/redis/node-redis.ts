@@ -3,7 +3,7 @@
  * 6.x under redis 5 and 6).
  *
  * Every command of a client — typed commands, `sendCommand`, scripts, functions, the commands of `multi()`
- * (with their `MULTI` and `EXEC`) and of pipelines, and the client's own connection commands — goes through
+ * (with their `MULTI` and `EXEC`) and of pipelines, and the client's own connection setup — goes through
  * `RedisCommandsQueue.prototype.addCommand(args, options)`, which returns the command's promise. That method
  * is wrapped: one span per command, ended when the promise settles. The wrapper returns a promise chained
  * on the original one, so a rejection nobody handles stays unhandled, exactly as without the tracer; `await`
