@@ -4,7 +4,7 @@
  * back from the test agent. Runs on the newest pg and on the oldest supported release, 8.0.3.
  *
  * pg 8.0.3 is installed under the alias `pg8_0`, a name no app requires. To load it the way an app would,
- * the test builds `test/fixtures/pg/.tmp/pg8_0/` (git-ignored) holding copies of the fixture files and
+ * the test builds `test/fixtures/pg/.tmp/pg8_0-<pid>/` (git-ignored) holding copies of the fixture files and
  * `node_modules/pg -> <root>/node_modules/pg8_0`: the app's `require('pg')` / `import 'pg'` then resolves
  * to the 8.0.3 files through the ordinary resolver, the preloader sees a module named `pg` and reads its
  * version (8.0.3) from that package's own package.json. The app prints the version it loaded and the
@@ -61,14 +61,26 @@ async function assertPostgresReachable(): Promise<void> {
   }
 }
 
-/** The directory from which an app loads pg 8.0.3 under its real name (see the file comment). */
+/**
+ * The directory from which an app loads pg 8.0.3 under its real name (see the file comment). One per
+ * test process, made on first use and removed at the end: a suite running at the same time in another
+ * process must never see it rebuilt under its running apps.
+ */
+let pg80: string | undefined;
 function pg80Dir(): string {
-  const dir = fixture('pg', '.tmp', 'pg8_0');
+  if (pg80 !== undefined) return pg80;
+  const dir = fixture('pg', '.tmp', `pg8_0-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules', 'pg8_0'), join(dir, 'node_modules', 'pg'), 'dir');
   for (const file of FIXTURE_FILES) copyFileSync(fixture('pg', file), join(dir, file));
+  pg80 = dir;
   return dir;
+}
+
+function removePg80Dir(): void {
+  if (pg80 !== undefined) rmSync(pg80, { recursive: true, force: true });
+  pg80 = undefined;
 }
 
 /**
@@ -167,7 +179,10 @@ describe('pg integration in a preloaded app', function () {
   this.timeout(60_000);
 
   before(assertPostgresReachable);
-  after(stopAllApps);
+  after(async () => {
+    await stopAllApps();
+    removePg80Dir();
+  });
 
   for (const variant of VARIANTS) {
     for (const format of FORMATS) {
