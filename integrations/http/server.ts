@@ -8,8 +8,8 @@
  * - `ServerResponse.prototype.emit`: on `'finish'` (or `'close'` without a finish: the client went away),
  *   tag the status and finish the span;
  * - `IncomingMessage.prototype.emit`: the request's own events (`data`, `end`, …) fire from socket callbacks,
- *   outside the handler's context; they are run with the span active, so a handler that answers after
- *   reading the body (body parsers) still nests its work under the request.
+ *   outside the handler's context; until the response is finished they are run with the span active, so a
+ *   handler that answers after reading the body (body parsers) still nests its work under the request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -94,8 +94,11 @@ export function patchServerMessages(http: typeof import('node:http'), ctx: Patch
     function emit(this: unknown, event: string | symbol): boolean {
       const req = this as TracedRequest;
       const span = req[WEB_SPAN];
-      // No listener, nothing to run in any context ('end' and 'close' of unread GETs take this path).
-      if (span === undefined || req.listenerCount(event) === 0 || isWithin(span)) return Reflect.apply(original, this, arguments);
+      // Nothing to do: no span, a finished one (Node drains an unread body after the response; work done
+      // then is not the request's), no listener, or already in the span's context.
+      if (span === undefined || span.duration >= 0 || req.listenerCount(event) === 0 || isWithin(span)) {
+        return Reflect.apply(original, this, arguments);
+      }
       return storage.run(span, Reflect.apply, original, this, arguments) as boolean;
     },
   );
