@@ -6,9 +6,22 @@ import assert from 'node:assert/strict';
 import * as opentracing from 'opentracing';
 import { captureTracer } from './helpers/capture';
 import { TestAgent } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps } from './helpers/run-app';
+import { fixture, runApp as startApp, type AppHandle, type RunAppOptions } from './helpers/run-app';
 import type { Tracer } from '../lib/tracer';
 import type { Span } from '../lib/span';
+
+// Only this file's apps are stopped in `after`: the shared stopAllApps() would also wait on other files' apps.
+const apps = new Set<AppHandle>();
+function runApp(app: string, options: RunAppOptions): AppHandle {
+  const handle = startApp(app, options);
+  apps.add(handle);
+  void handle.exit.then(() => apps.delete(handle));
+  return handle;
+}
+async function stopMyApps(): Promise<void> {
+  for (const app of apps) app.kill('SIGKILL');
+  await Promise.all([...apps].map((a) => a.exit));
+}
 
 /** Our tracer as the opentracing package types it (its Tracer is a class with protected members, so TypeScript needs the cast). */
 function asOpenTracing(tracer: Tracer): opentracing.Tracer {
@@ -106,7 +119,7 @@ describe('OpenTracing', () => {
       agent = await TestAgent.start();
     });
     after(async () => {
-      await stopAllApps();
+      await stopMyApps();
       await agent.close();
     });
 

@@ -7,7 +7,20 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, ROOT, runApp, stopAllApps, type StartMode } from './helpers/run-app';
+import { fixture, REGISTER_CJS, ROOT, runApp as startApp, type AppHandle, type RunAppOptions, type StartMode } from './helpers/run-app';
+
+// Only this file's apps are stopped in `after`: the shared stopAllApps() would also wait on other files' apps.
+const apps = new Set<AppHandle>();
+function runApp(app: string, options: RunAppOptions): AppHandle {
+  const handle = startApp(app, options);
+  apps.add(handle);
+  void handle.exit.then(() => apps.delete(handle));
+  return handle;
+}
+async function stopMyApps(): Promise<void> {
+  for (const app of apps) app.kill('SIGKILL');
+  await Promise.all([...apps].map((a) => a.exit));
+}
 
 type Seen = Record<string, unknown>;
 
@@ -39,7 +52,7 @@ describe('OpenTelemetry API in a preloaded app', function () {
   });
   beforeEach(() => agent.reset());
   after(async () => {
-    await stopAllApps();
+    await stopMyApps();
     await agent.close();
   });
 
@@ -166,6 +179,38 @@ describe('OpenTelemetry API in a preloaded app', function () {
       assert.equal(child.meta['app.processedData'], String(i * 2));
       assert.equal(child.service, 'provider-app');
     }
+  });
+
+  it('between automatic spans: web.request > OpenTelemetry span > pg.query (real PostgreSQL), then another OpenTelemetry span', async () => {
+    const isPg = (x: DecodedSpan): boolean => x.name === 'pg.query' && x.resource === 'SELECT 1 AS one';
+    const { seen, spans } = await run(fixture('otel', 'interop-app.js'), 'require', agent, { DD_TRACE_OTEL_ENABLED: 'true', DD_SERVICE: 'interop' }, (s) =>
+      s.some(isPg) && s.some((x) => x.resource === 'after.query') && s.some((x) => x.name === 'web.request'),
+    );
+    assert.equal(seen.answer, '1');
+    const web = spans.find((x) => x.name === 'web.request')!;
+    const handler = byName(spans, 'handler.logic');
+    const query = spans.filter(isPg);
+    assert.equal(query.length, 1);
+    assert.equal(handler.parent_id, web.span_id, 'the OpenTelemetry span is a child of the automatic server span');
+    assert.equal(handler.trace_id, web.trace_id);
+    assert.equal(handler.service, 'interop');
+    assert.equal(query[0].parent_id, handler.span_id, 'the automatic pg span is a child of the OpenTelemetry span');
+    assert.equal(query[0].service, 'interop-postgres');
+    assert.equal(byName(spans, 'after.query').parent_id, handler.span_id, 'context kept across the awaited query');
+  });
+
+  it('an API loaded before the preloader (an earlier --require) and never required again is registered at start', async () => {
+    const child = runApp(fixture('otel', 'early-app.js'), {
+      mode: 'none',
+      agent,
+      nodeArgs: ['--require', fixture('otel', 'early-preload.js'), '--require', REGISTER_CJS],
+      env: { DD_TRACE_OTEL_ENABLED: 'true' },
+    });
+    const line = await child.waitForOutput(/SEEN (.*)/, { stream: 'stdout' });
+    assert.deepEqual(JSON.parse(line[1]), { recording: true });
+    const spans = await agent.waitForSpans((s) => s.some((x) => x.resource === 'early.span'), 10_000);
+    assert.equal((await child.exit).code, 0, child.stderr);
+    assert.equal(byName(spans, 'early.span').name, 'internal');
   });
 
   for (const flag of [true, false]) {
