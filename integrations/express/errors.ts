@@ -1,0 +1,59 @@
+/**
+ * Errors travelling through the router: `next(err)`, a throw in a handler, a rejected promise of an async
+ * handler (Express 5). The router turns all of them into `next(err)`, after which the error is either
+ * handed to a later layer (`handle_error` / `handleError`, patched in layer.ts) or falls out of the
+ * outermost router into Express's final handler (its callback is wrapped in router.ts). Both places call
+ * {@link recordError}; the success path pays nothing.
+ *
+ * As in Datadog's tracer, the error marks the request span only when the response ends with a server error
+ * status (`DD_HTTP_SERVER_ERROR_STATUSES`, 5xx by default): an error handler that answers 404 or 400 has
+ * handled it. The status is known when the headers are written, so the first recorded error installs a
+ * one-off `writeHead` wrapper on that response object (error path only).
+ */
+import type { ServerResponse } from 'node:http';
+import type { PatchContext } from '../types';
+import type { Span } from '../../lib/span';
+import { copyShape } from '../util/shim';
+import { ERROR, type ExpressRequest } from './request-state';
+
+const HOOKED = Symbol.for('ddtrace-run.express.write-head');
+
+type HookedResponse = ServerResponse & { [HOOKED]?: true };
+
+/** Whether `err` is what the router treats as an error: truthy, and not one of its control signals. */
+export function isError(err: unknown): boolean {
+  return !!err && err !== 'route' && err !== 'router';
+}
+
+/** Remember `err` as the request's error and make sure it reaches the span if the response is a 5xx. */
+export function recordError(ctx: PatchContext, req: ExpressRequest, res: unknown, span: Span, err: unknown): void {
+  if (!isError(err) || req[ERROR] === err) return;
+  req[ERROR] = err;
+  const response = (res ?? req.res) as HookedResponse | undefined;
+  if (response === undefined || response === null || typeof response !== 'object') return;
+  if (response.headersSent) {
+    // Too late for writeHead: the status is final already.
+    applyIfServerError(ctx, span, req, response.statusCode);
+    return;
+  }
+  if (response[HOOKED] === true || typeof response.writeHead !== 'function') return;
+  response[HOOKED] = true;
+  const original = response.writeHead;
+  const writeHead = function writeHead(this: ServerResponse, statusCode: unknown): unknown {
+    try {
+      applyIfServerError(ctx, span, req, typeof statusCode === 'number' ? statusCode : this.statusCode);
+    } catch (e) {
+      ctx.fail(e);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return Reflect.apply(original, this, arguments);
+  };
+  copyShape(writeHead, original);
+  response.writeHead = writeHead as ServerResponse['writeHead'];
+}
+
+function applyIfServerError(ctx: PatchContext, span: Span, req: ExpressRequest, status: number): void {
+  const err = req[ERROR];
+  if (span.duration >= 0 || !isError(err) || !ctx.tracer.config.isServerError(status)) return;
+  span.setError(err);
+}

@@ -1,0 +1,101 @@
+/**
+ * Per-middleware spans (`express.middleware`, resource = the handler's name), made only when middleware
+ * tracing is on (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED=true` or `tracer.init({ middlewareTracing: true })`).
+ *
+ * A middleware span is active while its handler runs and ends when the handler calls `next` (with the
+ * error, if it passes one) or, for the handler that answers, when the response ends. `next` continues in
+ * the frame that was active when the layer was entered, so the following layers are siblings rather than
+ * children; the layers of a mounted router run inside the router's own span, so nesting mirrors the app.
+ * This mode allocates per layer (a span and a `next` wrapper); it is opt-in for that reason.
+ */
+import type { ServerResponse } from 'node:http';
+import type { PatchContext } from '../types';
+import { Span } from '../../lib/span';
+import { storage } from '../../lib/scope';
+import { OPEN, type ExpressRequest } from './request-state';
+import { isError } from './errors';
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+/** The handler's name as Express records it on the layer (`<anonymous>` when it has none). */
+function nameOf(layer: { name?: unknown; handle?: unknown }): string {
+  if (typeof layer.name === 'string' && layer.name !== '') return layer.name;
+  const handle = layer.handle as { name?: unknown } | undefined;
+  return typeof handle?.name === 'string' && handle.name !== '' ? handle.name : '<anonymous>';
+}
+
+/** The span new middleware spans hang under: the active span if it belongs to this request, else the request. */
+function parentFor(requestSpan: Span): Span {
+  const active = storage.getStore()?.activeSpan;
+  if (active instanceof Span && active.trace === requestSpan.trace && active.duration < 0) return active;
+  return requestSpan;
+}
+
+function track(req: ExpressRequest, res: unknown, span: Span): void {
+  let open = req[OPEN];
+  if (open === undefined) {
+    open = req[OPEN] = [];
+    const response = (res ?? req.res) as ServerResponse | undefined;
+    if (response !== undefined && response !== null && typeof response.once === 'function') {
+      const finishAll = (): void => {
+        const list = req[OPEN];
+        if (list === undefined) return;
+        for (const s of list.splice(0)) s.finish();
+      };
+      response.once('finish', finishAll);
+      response.once('close', finishAll);
+    }
+  }
+  open.push(span);
+}
+
+function finishMiddleware(req: ExpressRequest, span: Span, err: unknown): void {
+  if (span.duration >= 0) return;
+  if (isError(err)) span.setError(err);
+  span.finish();
+  const open = req[OPEN];
+  if (open !== undefined) {
+    const i = open.indexOf(span);
+    if (i !== -1) open.splice(i, 1);
+  }
+}
+
+function wrapNext(req: ExpressRequest, span: Span, parent: Span, original: Fn): Fn {
+  return function next(this: unknown, err?: unknown): unknown {
+    try {
+      finishMiddleware(req, span, err);
+    } catch {
+      // Finishing a span cannot fail in a way the app should see; routing continues regardless.
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return storage.run(parent, Reflect.apply, original, this, arguments);
+  };
+}
+
+/**
+ * Run one layer invocation inside its own middleware span. `args` are the layer method's arguments
+ * (`req, res, next` or `err, req, res, next`); the last one is `next`.
+ */
+export function runInMiddlewareSpan(
+  ctx: PatchContext,
+  layer: { name?: unknown; handle?: unknown },
+  original: Fn,
+  requestSpan: Span,
+  req: ExpressRequest,
+  res: unknown,
+  args: unknown[],
+): unknown {
+  let span: Span;
+  try {
+    const parent = parentFor(requestSpan);
+    span = ctx.tracer.startSpan('express.middleware', { childOf: parent, resource: nameOf(layer) });
+    span.setTag('component', 'express');
+    track(req, res, span);
+    const last = args.length - 1;
+    if (typeof args[last] === 'function') args[last] = wrapNext(req, span, parent, args[last] as Fn);
+  } catch (err) {
+    ctx.fail(err);
+    return Reflect.apply(original, layer, args);
+  }
+  return storage.run(span, Reflect.apply, original, layer, args);
+}
