@@ -181,9 +181,9 @@ describe('local agent: intake and API', () => {
     assert.deepEqual(agent.stats.spansReceived, 3);
   });
 
-  it('filters the list by service, resource (any span, any case) and error, newest first', async () => {
+  it('filters the list by service, resource/name/URL (any span, any case) and error, newest first', async () => {
     const chunks = [
-      [span({ traceId: 1n, spanId: 1n, service: 'a', resource: 'GET /one' })],
+      [span({ traceId: 1n, spanId: 1n, service: 'a', resource: 'GET /one', meta: { 'http.url': 'http://h/one-url?x=1' } })],
       [span({ traceId: 2n, spanId: 2n, service: 'b', resource: 'GET /two', error: 1 }), span({ traceId: 2n, spanId: 3n, parentId: 2n, service: 'b-db', resource: 'SELECT * FROM carts' })],
       [span({ traceId: 3n, spanId: 4n, service: 'a', resource: 'POST /three' })],
     ];
@@ -198,6 +198,8 @@ describe('local agent: intake and API', () => {
     assert.deepEqual(await ids('?service=b-db'), ['2']);
     assert.deepEqual(await ids('?resource=select%20*'), ['2']);
     assert.deepEqual(await ids('?resource=get'), ['2', '1']);
+    assert.deepEqual(await ids('?resource=ONE-URL'), ['1'], 'the URL of a web span, whose resource may be only its method');
+    assert.deepEqual(await ids('?resource=web.req'), ['3', '2', '1'], 'operation names');
     assert.deepEqual(await ids('?error=true'), ['2']);
     assert.deepEqual(await ids('?error=false&service=a'), ['3', '1']);
     assert.deepEqual(await ids('?limit=1'), ['3']);

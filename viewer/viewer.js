@@ -284,7 +284,8 @@
       name.appendChild(serviceDot(s.service));
       var label = el('span', 'wf-label');
       label.appendChild(el('span', 'wf-op', s.name));
-      label.appendChild(el('span', 'wf-res', s.resource));
+      var p = spanPath(s.meta || {});
+      label.appendChild(el('span', 'wf-res', p && s.resource.indexOf(p) === -1 ? s.resource + ' ' + p : s.resource));
       name.appendChild(label);
       if (state.collapsed[s.spanId]) name.appendChild(el('span', 'more', '+' + item.childCount));
       name.title = s.service + ' · ' + s.name + '\n' + s.resource;
@@ -311,6 +312,13 @@
     });
     rows.textContent = '';
     rows.appendChild(frag);
+  }
+
+  // The path of a web span (its resource is often only the method).
+  function spanPath(meta) {
+    if (meta['http.route']) return meta['http.route'];
+    if (!meta['http.url']) return '';
+    try { return new URL(meta['http.url'], location.href).pathname; } catch (e) { return ''; }
   }
 
   function kvTable(title, entries, cls) {

@@ -30,7 +30,7 @@ export const DEFAULT_LIMITS: StoreLimits = {
 export interface TraceFilter {
   /** Only traces with a span of this service. */
   readonly service?: string;
-  /** Only traces with a span whose resource contains this text (case-insensitive). */
+  /** Only traces with a span whose resource, name or HTTP route/URL contains this text (case-insensitive). */
   readonly resource?: string;
   /** Only traces with (true) or without (false) an error span. */
   readonly error?: boolean;
@@ -118,9 +118,18 @@ export class StoredTrace {
     return added;
   }
 
-  /** Whether any span's resource contains `needle` (already lowercased). */
+  /**
+   * Whether any span's resource, operation name or HTTP route/URL contains `needle` (already lowercased):
+   * a web resource is often only the method ("GET"), so the URL is where the path is.
+   */
   hasResource(needle: string): boolean {
-    for (const s of this.spans) if (s.resource.toLowerCase().includes(needle)) return true;
+    for (const s of this.spans) {
+      if (s.resource.toLowerCase().includes(needle) || s.name.toLowerCase().includes(needle)) return true;
+      const route = s.meta['http.route'];
+      if (route !== undefined && route.toLowerCase().includes(needle)) return true;
+      const url = s.meta['http.url'];
+      if (url !== undefined && url.toLowerCase().includes(needle)) return true;
+    }
     return false;
   }
 }
