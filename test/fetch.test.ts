@@ -122,6 +122,17 @@ describe('fetch spans (real processes)', function () {
     assert.ok(Number(client.duration) > 0);
   });
 
+  it('a fetch whose body is never read still ends its span, so the whole trace reaches the agent', async () => {
+    const m = mark();
+    const reply = await getJson<{ status: number }>(`${traced.url}/call?via=fetch-status&path=${encodeURIComponent(`/echo/${m}`)}`);
+    assert.deepEqual(reply, { status: 200 });
+    const spans = await waitFor((all) => fetchSpan(all, `/echo/${m}`) !== undefined);
+    const client = fetchSpan(spans, `/echo/${m}`)!;
+    assert.equal(client.meta['http.status_code'], '200');
+    const server = spans.find((s) => s.span_id === client.parent_id);
+    assert.equal(server?.name, 'web.request', 'the server span of the same trace was exported with it');
+  });
+
   it('a 404 marks the fetch span in error and the app sees the same response as without the tracer', async () => {
     const path = encodeURIComponent(`/status?code=404&m=${mark()}`);
     const withTracer = await getJson<unknown>(`${traced.url}/call?via=fetch&path=${path}`);

@@ -2,8 +2,11 @@
  * Tracing global `fetch` through the diagnostics channels of the undici bundled with Node. Nothing is
  * patched: `undici:request:create` (published in the caller's async context) starts the span and adds the
  * propagation headers to the outgoing request; `undici:request:headers` tags the status;
- * `undici:request:trailers` (the body is complete) or `undici:request:error` finishes it. A redirect is a
+ * `undici:request:error` (before the headers) marks and finishes it. A redirect is a
  * new undici request, so each hop gets its own span.
+ *
+ * The span ends at the response headers, as `fetch()`'s own promise does: an app that never reads the body
+ * (checking only `res.ok`) would otherwise hold the span — and its whole trace — in memory for good.
  *
  * Subscribing through `diagnostics_channel.subscribe` makes each channel's `hasSubscribers` true only now,
  * so a process without the tracer pays nothing, and undici skips building messages nobody reads.
@@ -43,7 +46,6 @@ export function enableFetch(ctx: PatchContext): void {
   g[SUBSCRIBED] = true;
   dc.subscribe('undici:request:create', (message) => onCreate(ctx, message as RequestMessage));
   dc.subscribe('undici:request:headers', (message) => onHeaders(ctx, message as RequestMessage));
-  dc.subscribe('undici:request:trailers', (message) => onDone(ctx, message as RequestMessage));
   dc.subscribe('undici:request:error', (message) => onDone(ctx, message as RequestMessage));
 }
 
@@ -71,6 +73,7 @@ function onHeaders(ctx: PatchContext, message: RequestMessage): void {
   } catch (err) {
     ctx.fail(err);
   }
+  span.finish();
 }
 
 function onDone(ctx: PatchContext, message: RequestMessage): void {
