@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TraceDetailJson, TraceSummaryJson } from '../lib/local-agent/api-json';
-import { fixture, LAUNCHER, ROOT, runApp, stopAllApps, type AppHandle, type RunAppOptions } from './helpers/run-app';
+import { fixture, LAUNCHER, linkPackage, ROOT, runApp, stopAllApps, type AppHandle, type RunAppOptions } from './helpers/run-app';
 import { TestAgent } from './helpers/test-agent';
 
 interface Ready {
@@ -243,6 +243,98 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
     const app = start({ env: { DD_TRACE_LOCAL_AGENT_PORT: 'abc' } });
     assert.equal((await app.exit).code, 2);
     assert.match(app.stderr, /DD_TRACE_LOCAL_AGENT_PORT=abc is not a port number/);
+  });
+});
+
+/** The environment minus DD_* and NODE_OPTIONS, so the test runner's own settings do not leak in. */
+function withoutTracerSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('DD_') && k !== 'NODE_OPTIONS') out[k] = v;
+  return out;
+}
+
+/** Run `command` in a pseudo-terminal (script(1)); `onOutput` sees the output so far and may type into it. */
+function inTerminal(command: string, onOutput: (output: string, type: (text: string) => void) => void): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(APP), env: withoutTracerSettings(process.env) });
+    let output = '';
+    const type = (text: string): void => {
+      child.stdin.write(text);
+    };
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      output += c;
+      onOutput(output, type);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('ddtrace-run local mode in a terminal and with signals', function () {
+  this.timeout(30_000);
+  const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  before(() => linkPackage()); // require('ddtrace-run') from the fixtures folder
+
+  const SIGINT_APP = `let n = 0; process.on('SIGINT', () => { n++; console.log('SIGINT #' + n); setTimeout(() => process.exit(10 + n), 300); }); setInterval(() => {}, 1000); console.log('serving');`;
+
+  it('a Ctrl-C typed in the terminal reaches the app once (the terminal already sent it; the host does not repeat it)', async () => {
+    const port = await freePort();
+    let typed = false;
+    const { code, output } = await inTerminal(`exec env DD_TRACE_LOCAL_AGENT_PORT=${port} ${LAUNCHER} node -e ${shellQuote(SIGINT_APP)}`, (out, type) => {
+      if (!typed && out.includes('serving')) {
+        typed = true;
+        type('\x03');
+      }
+    });
+    assert.match(output, /SIGINT #1/);
+    assert.doesNotMatch(output, /SIGINT #2/);
+    assert.equal(code, 11, 'the exit code of the app');
+  });
+
+  it('SIGINT sent to the launcher alone (no terminal) is passed on to the app', async () => {
+    const port = await freePort();
+    // A new session: no controlling terminal, as under a supervisor or in CI.
+    const child = spawn(LAUNCHER, ['node', '-e', SIGINT_APP], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...withoutTracerSettings(process.env), DD_TRACE_LOCAL_AGENT_PORT: String(port) },
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+        if (out.includes('serving')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited early: ${out}`)));
+    });
+    const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    child.kill('SIGINT');
+    assert.equal(await exit, 11);
+    assert.match(out, /SIGINT #1\n$/);
+  });
+
+  it('after a short script in a terminal, the page stays up until Ctrl-C; the exit code is still the script\'s', async () => {
+    const port = await freePort();
+    const script = "const { tracer } = require('ddtrace-run'); tracer.trace('job.run', { resource: 'nightly' }, () => undefined); process.exitCode = 3;";
+    let checked: Promise<{ status: number; text: string }> | undefined;
+    const { code, output } = await inTerminal(
+      `exec env DD_SERVICE=batch DD_TRACE_FLUSH_INTERVAL=50 DD_TRACE_LOCAL_AGENT_PORT=${port} ${LAUNCHER} node -e ${shellQuote(script)}`,
+      (out, type) => {
+        if (checked === undefined && out.includes('until you press Ctrl-C')) {
+          checked = get(`http://127.0.0.1:${port}/api/traces`);
+          void checked.then(() => type('\x03'), () => type('\x03'));
+        }
+      },
+    );
+    assert.match(output, new RegExp(`node exited with code 3; the traces stay at http://127\\.0\\.0\\.1:${port}/ until you press Ctrl-C`));
+    assert.ok(checked, output);
+    const list = JSON.parse((await checked).text) as { traces: TraceSummaryJson[] };
+    assert.deepEqual(list.traces.map((t) => [t.service, t.name, t.resource]), [['batch', 'job.run', 'nightly']]);
+    assert.equal(code, 3);
   });
 });
 

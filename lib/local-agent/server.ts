@@ -212,6 +212,8 @@ export class LocalAgent {
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         this.server.closeIdleConnections();
+        // A page's request in progress gets a moment to finish; then every connection is cut.
+        setTimeout(() => this.server.closeAllConnections(), 1000).unref();
       });
       if (this.forwarder) {
         await this.forwarder.drain(2000);
