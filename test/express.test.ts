@@ -277,6 +277,16 @@ describe('express integration (real processes)', function () {
         assertRoute(regexp.span, '(/^\\/re\\/(\\d+)$/)');
       });
 
+      it('prefers the concrete route over a wildcard or RegExp middleware path the request went through', async () => {
+        const files = await request(app, '/files/a.txt');
+        assert.deepEqual(json(files.reply), { name: 'a.txt' });
+        assertRoute(files.span, '/files/:name');
+
+        const docs = await request(app, '/docs/intro');
+        assert.deepEqual(json(docs.reply), { page: 'intro' });
+        assertRoute(docs.span, '/docs/:page');
+      });
+
       it('keeps the method-only resource for a request no route matched (404)', async () => {
         const { reply, span } = await request(app, '/no/such/page/123');
         assert.equal(reply.status, 404);
@@ -452,6 +462,9 @@ describe('express integration (real processes)', function () {
         '/list/3',
         '/alt/4',
         '/re/5',
+        '/store/items/6',
+        '/files/a.txt',
+        '/docs/intro',
         '/admin/panel/x',
         '/nope',
         '/api/nope',

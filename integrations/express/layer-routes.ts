@@ -41,8 +41,11 @@ export interface RouteCandidate {
 
 /** What a layer contributes: one pattern, or alternatives when it was registered with an array. */
 export interface LayerRoute {
+  /** A mount sets the prefix of everything inside it; a route is an endpoint. */
   readonly kind: LayerKind;
+  /** The pattern, when the layer was registered with one path. */
   readonly single: RouteCandidate | undefined;
+  /** The patterns, when it was registered with an array of paths (one of them matched). */
   readonly alternatives: readonly RouteCandidate[] | undefined;
   /** Options the router compiled the path with; reused to compile the alternatives' testers. */
   readonly options: { readonly sensitive: unknown; readonly strict: unknown; readonly end: boolean };
@@ -50,8 +53,11 @@ export interface LayerRoute {
 
 /** The parts of a router object the registration wrappers read. */
 export interface RouterLike {
+  /** The router's layers, in registration order. */
   stack?: unknown;
+  /** Router option `caseSensitive`, reused for the alternatives' testers. */
   caseSensitive?: unknown;
+  /** Router option `strict`, reused for the alternatives' testers. */
   strict?: unknown;
 }
 
