@@ -58,6 +58,10 @@ export function start(): PreloadState {
   // Published before anything runs, so a require made while starting cannot start a second time.
   g[STATE] = state;
   try {
+    if (inLoaderThread()) {
+      debug('in the ESM loader thread: nothing to trace here');
+      return state;
+    }
     // The app may have built the tracer already (it required the package before the preloader).
     const built = peekTracer();
     const config = built?.config ?? resolveConfig();
@@ -107,6 +111,26 @@ function peekTracer(): Tracer | undefined {
 function buildTracer(): Tracer {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require('../lib/singleton') as typeof import('../lib/singleton')).getTracer();
+}
+
+/**
+ * Whether this is the thread Node runs ESM loader hooks in (ours or another tool's, such as tsx). Node runs
+ * `--require` preloads there too, but no app code runs there: starting a tracer would only cost time.
+ * An app's own worker threads are not it, and are traced.
+ */
+function inLoaderThread(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { isInternalThread?: boolean };
+  if (threads.isMainThread) return false;
+  if (typeof threads.isInternalThread === 'boolean') return threads.isInternalThread;
+  // Node < 22.14 has no isInternalThread: recognise the hooks worker by who runs this preload.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
+  try {
+    return /node:internal\/modules\/esm\/(worker|utils)\b/.test(new Error().stack ?? '');
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** The state of this process's preloader, if it ran. */

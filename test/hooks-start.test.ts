@@ -169,6 +169,16 @@ describe('zero-code start (preloaders in child processes)', function () {
     });
   });
 
+  it("an app's worker thread is traced; the ESM loader thread (which runs --require preloads too) starts nothing", async () => {
+    const app = start('worker-app.js', { mode: 'launcher', env: { DD_TRACE_DEBUG: 'true' } });
+    const r = await result(app);
+    await exitsCleanly(app);
+    assert.deepEqual(r.worker, { preloaded: true, httpWrapped: true });
+    assert.equal((app.stderr.match(/in the ESM loader thread: nothing to trace here/g) ?? []).length, 1, app.stderr);
+    assert.equal((app.stderr.match(/debug: started: hooking/g) ?? []).length, 2, 'main thread and worker thread');
+    await agent.waitForSpans(hasAll('custom.main', 'custom.worker'));
+  });
+
   describe('configuration stops patching', () => {
     it('DD_TRACE_ENABLED=false patches nothing and sends nothing', async () => {
       const app = start('state-app.js', { mode: 'require', preload: [FAKE], env: { DD_TRACE_ENABLED: 'false' } });
