@@ -128,6 +128,40 @@ for (const version of ['0.4', '0.5'] as const) {
       assert.equal(traces[0][0].resource, resource);
     });
 
+    it('announces the exact size with strings at every header boundary, multi-byte and lone surrogates', () => {
+      // UTF-8 lengths on both sides of each msgpack string header change (31/32, 255/256, 65535/65536 bytes),
+      // reached with 1-, 2-, 3- and 4-byte characters; a lone surrogate is written as 3 bytes.
+      const strings = [
+        'a'.repeat(31), 'a'.repeat(32), 'é'.repeat(15) + 'a', 'é'.repeat(16), '€'.repeat(10) + 'a', '€'.repeat(11),
+        'a'.repeat(255), 'a'.repeat(256), '😀'.repeat(63) + 'abc', '😀'.repeat(64),
+        'a'.repeat(65535), 'a'.repeat(65536), 'é'.repeat(32767) + 'a', 'é'.repeat(32768),
+        'lone \ud800 high', 'lone \udc00 low', '\ud800'.repeat(40),
+      ];
+      const meta: Record<string, string> = {};
+      strings.forEach((s, i) => (meta[`s${i}`] = s));
+      const { traces } = roundTrip(version, [[span({ meta, resource: strings[9] })], [span({ name: strings[2] })]]);
+      assert.equal(traces[0][0].resource, strings[9]);
+      assert.equal(traces[1][0].name, strings[2]);
+      strings.forEach((s, i) => {
+        if (!/[\ud800-\udfff]/.test(s.replace(/😀/g, ''))) assert.equal(traces[0][0].meta[`s${i}`], s);
+      });
+    });
+
+    it('packs tags named like object methods as plain data', () => {
+      const meta = { toJSON: 'not a method', constructor: 'plain', valueOf: 'v' } as Record<string, string>;
+      const metrics = { toJSON: 1, constructor: 2 } as Record<string, number>;
+      const { traces } = roundTrip(version, [[span({ meta, metrics })]]);
+      assert.deepEqual(traces[0][0].meta, meta);
+      assert.deepEqual(traces[0][0].metrics, metrics);
+    });
+
+    it('encodes a trace of several megabytes, and the chunks after it, intact', () => {
+      const big = span({ meta: { blob: 'b'.repeat(3 * 1024 * 1024) } });
+      const { traces } = roundTrip(version, [[span({ traceId: 1n })], [big], [span({ traceId: 3n })], [span({ traceId: 4n })]]);
+      assert.equal(traces[1][0].meta.blob, big.meta.blob);
+      assert.deepEqual(traces.map((t) => t[0].trace_id), [1n, big.traceId, 3n, 4n]);
+    });
+
     it('encodes a map with more than 65535 entries', function () {
       this.timeout(60_000);
       const meta: Record<string, string> = {};
@@ -182,6 +216,18 @@ for (const version of ['0.4', '0.5'] as const) {
       assert.equal(decodeTracePayload(version, body(next), [])[0][0].trace_id, 5n);
     });
 
+    it('refuses an id beyond 64 bits (never written as a float) and keeps nothing of its chunk', () => {
+      const encoder: TraceEncoder = version === '0.5' ? new V05Encoder() : new V04Encoder();
+      encoder.append([span()], Infinity);
+      const size = encoder.size;
+      assert.throws(() => encoder.append([span({ service: 'fine' }), span({ traceId: 2n ** 64n })], Infinity), RangeError);
+      assert.equal(encoder.size, size);
+      assert.equal(encoder.traceCount, 1);
+      const violations: string[] = [];
+      assert.equal(decodeTracePayload(version, body(encoder.take()!), violations).length, 1);
+      assert.deepEqual(violations, []);
+    });
+
     it('keeps nothing of a chunk whose encoding throws', () => {
       const encoder: TraceEncoder = version === '0.5' ? new V05Encoder() : new V04Encoder();
       encoder.append([span()], Infinity);
@@ -207,12 +253,13 @@ describe('encoder wire types', () => {
     return buf[at + needle.length];
   }
 
-  it('writes large ids as uint64, start as int64 and long durations as int64, never as float64', () => {
+  it('writes large ids as 64-bit ints, start as int64 and long durations as int64, never as float64', () => {
     const encoder = new V04Encoder();
     encoder.append([span({ traceId: MAX_U64, spanId: 2n ** 40n, parentId: 0n, duration: 2 ** 33 })], Infinity);
     const buf = body(encoder.take()!);
-    assert.equal(typeAfterKey(buf, 'trace_id'), 0xcf);
-    assert.equal(typeAfterKey(buf, 'span_id'), 0xcf);
+    assert.equal(typeAfterKey(buf, 'trace_id'), 0xcf, 'an id of 2^63 or more can only be a uint64');
+    // The agent reads ids of any integer type; msgpackr packs a BigInt below 2^63 as int64.
+    assert.ok([0xcf, 0xd3].includes(typeAfterKey(buf, 'span_id')), 'span id 2^40 is a 64-bit integer');
     assert.equal(typeAfterKey(buf, 'parent_id'), 0x00, 'parent 0 is a one-byte fixint');
     assert.equal(typeAfterKey(buf, 'start'), 0xd3);
     assert.equal(typeAfterKey(buf, 'duration'), 0xd3);

@@ -2,83 +2,75 @@
  * The Datadog Agent's v0.4 trace format: a msgpack array of traces, each an array of span maps with the keys
  * trace_id, span_id, parent_id, name, resource, service, type, error, start, duration, meta, metrics.
  *
- * Chunks are written on arrival straight into the payload buffer behind 5 reserved bytes; the array32 header
- * with the final trace count is filled in when the payload is taken, so assembling it costs no copy.
+ * Each chunk is packed by msgpackr on arrival, in one call, as an array of plain span objects, and copied
+ * behind 5 reserved bytes; the array32 header with the final trace count is filled in when the payload is
+ * taken, so the payload's exact size is known at every moment and assembling it costs no copy.
  * @packageDocumentation
  */
 import type { EncodableSpan } from '../types';
-import type { EncodedPayload, TraceEncoder } from './encoder';
-import { capacityFor, MsgpackWriter } from './msgpack-writer';
+import {
+  ARRAY32_HEADER_SIZE,
+  packTransient,
+  PayloadBuffer,
+  wireDuration,
+  wireId,
+  wireMeta,
+  wireMetrics,
+  wireStart,
+  wireText,
+  writeArray32Header,
+  type EncodedPayload,
+  type TraceEncoder,
+} from './encoder';
 
-const HEADER = 5; // array32 header of the traces array
-
-/** Write one span as a v0.4 map. */
-function writeSpan(w: MsgpackWriter, s: EncodableSpan): void {
-  w.byte(0x8c); // fixmap of 12 entries
-  w.string('trace_id');
-  w.uint64(s.traceId);
-  w.string('span_id');
-  w.uint64(s.spanId);
-  w.string('parent_id');
-  w.uint64(s.parentId);
-  w.string('name');
-  w.string(s.name);
-  w.string('resource');
-  w.string(s.resource);
-  w.string('service');
-  w.string(s.service);
-  w.string('type');
-  w.string(s.type);
-  w.string('error');
-  w.uint(s.error ? 1 : 0);
-  w.string('start');
-  w.int64(s.start);
-  w.string('duration');
-  w.nonNegativeInt(s.duration);
-  w.string('meta');
-  writeMeta(w, s.meta);
-  w.string('metrics');
-  writeMetrics(w, s.metrics);
+/** A span as msgpackr packs it: the v0.4 keys, in the agent's order. */
+interface WireSpan {
+  trace_id: bigint | number;
+  span_id: bigint | number;
+  parent_id: bigint | number;
+  name: string;
+  resource: string;
+  service: string;
+  type: string;
+  error: number;
+  start: bigint | number;
+  duration: bigint | number;
+  meta: Record<string, string>;
+  metrics: Record<string, number>;
 }
 
-/** Meta as str→str; a non-string value (a contract breach) is stringified, since the agent would reject it. */
-function writeMeta(w: MsgpackWriter, meta: Record<string, string>): void {
-  const at = w.beginMap();
-  let n = 0;
-  for (const key in meta) {
-    const value: unknown = meta[key];
-    if (value === undefined) continue;
-    w.string(key);
-    w.string(typeof value === 'string' ? value : String(value));
-    n++;
-  }
-  w.endMap(at, n);
-}
-
-/** Metrics as str→number; non-numbers and non-finite numbers are left out (the backend cannot store them). */
-function writeMetrics(w: MsgpackWriter, metrics: Record<string, number>): void {
-  const at = w.beginMap();
-  let n = 0;
-  for (const key in metrics) {
-    const value: unknown = metrics[key];
-    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-    w.string(key);
-    w.number(value);
-    n++;
-  }
-  w.endMap(at, n);
+/**
+ * The span's wire object. msgpackr packs every own field of what it is given and a span has more, so one
+ * small literal per span names the twelve (always in the same order: one hidden class, so msgpackr's walk
+ * over its keys stays on V8's fast paths). Meta and metrics are the span's own objects unless they need cleaning.
+ */
+function wireSpan(s: EncodableSpan): WireSpan {
+  return {
+    trace_id: wireId(s.traceId),
+    span_id: wireId(s.spanId),
+    parent_id: wireId(s.parentId),
+    name: wireText(s.name),
+    resource: wireText(s.resource),
+    service: wireText(s.service),
+    type: wireText(s.type),
+    error: s.error ? 1 : 0,
+    start: wireStart(s.start),
+    duration: wireDuration(s.duration),
+    meta: wireMeta(s.meta),
+    metrics: wireMetrics(s.metrics),
+  };
 }
 
 /** Buffers v0.4 chunks for one payload at a time. */
 export class V04Encoder implements TraceEncoder {
   /** {@inheritDoc TraceEncoder.path} */
   readonly path = '/v0.4/traces';
-  private w = new MsgpackWriter();
+  private readonly bytes = new PayloadBuffer(ARRAY32_HEADER_SIZE);
   private count = 0;
 
   /** {@inheritDoc TraceEncoder.size} */
   get size(): number {
-    return this.count === 0 ? 0 : this.w.pos;
+    return this.count === 0 ? 0 : this.bytes.length;
   }
 
   /** {@inheritDoc TraceEncoder.traceCount} */
@@ -88,24 +80,12 @@ export class V04Encoder implements TraceEncoder {
 
   /** {@inheritDoc TraceEncoder.append} */
   append(spans: readonly EncodableSpan[], maxSize: number): boolean {
-    const w = this.w;
-    if (this.count === 0) w.pos = HEADER;
-    const mark = w.pos;
-    try {
-      w.arrayHeader(spans.length);
-      for (let i = 0; i < spans.length; i++) {
-        writeSpan(w, spans[i]);
-        // Checked per span so that one enormous trace is abandoned before it has grown the buffer past the cap.
-        if (w.pos > maxSize) break;
-      }
-    } catch (err) {
-      w.pos = mark;
-      throw err;
-    }
-    if (w.pos > maxSize) {
-      w.pos = mark;
-      return false;
-    }
+    if (this.bytes.length >= maxSize) return false; // full: not worth encoding
+    const wire = new Array<WireSpan>(spans.length);
+    for (let i = 0; i < spans.length; i++) wire[i] = wireSpan(spans[i]);
+    const packed = packTransient(wire);
+    if (this.bytes.length + packed.length > maxSize) return false;
+    this.bytes.append(packed);
     this.count++;
     return true;
   }
@@ -113,12 +93,9 @@ export class V04Encoder implements TraceEncoder {
   /** {@inheritDoc TraceEncoder.take} */
   take(): EncodedPayload | undefined {
     if (this.count === 0) return undefined;
-    const w = this.w;
-    w.patchArray32(0, this.count);
-    const body = w.bytes();
+    const body = this.bytes.take();
+    writeArray32Header(body, 0, this.count);
     const payload: EncodedPayload = { parts: [body], size: body.length, traceCount: this.count };
-    // The old buffer now belongs to the payload; the next one starts at about the size this one reached.
-    this.w = new MsgpackWriter(capacityFor(body.length));
     this.count = 0;
     return payload;
   }

@@ -4,25 +4,54 @@
  * whose strings are indexes into the payload's string table (string 0 is ""). Repeated services, names and
  * tag keys cost one or two bytes instead of their text, which roughly halves the payload or better.
  *
- * Chunks are written on arrival into the traces buffer; each string seen for the first time is written at
- * once into the strings buffer, so the payload's exact size is known at every moment. A payload is the two
- * buffers plus small headers; the next payload starts a fresh table.
+ * Each chunk is turned into span arrays of string indexes on arrival (the table grows across the chunks of
+ * one payload) and packed by msgpackr in one call; the table itself is packed by msgpackr when the payload is
+ * taken. Its packed size is counted as strings are added, so the payload's exact size is known at every
+ * moment. The next payload starts a fresh table.
  * @packageDocumentation
  */
 import type { EncodableSpan } from '../types';
-import type { EncodedPayload, TraceEncoder } from './encoder';
-import { capacityFor, containerHeaderSize, MsgpackWriter } from './msgpack-writer';
+import {
+  ARRAY32_HEADER_SIZE,
+  arrayHeaderSize,
+  isMetricValue,
+  packedStringSize,
+  packTransient,
+  PayloadBuffer,
+  wireDuration,
+  wireId,
+  wireStart,
+  wireText,
+  writeArray32Header,
+  type EncodedPayload,
+  type TraceEncoder,
+} from './encoder';
 
-const HEADER = 5; // array32 header of the traces array
+/** A v0.5 span as msgpackr packs it (see the format above). */
+type WireSpan = [
+  service: number,
+  name: number,
+  resource: number,
+  traceId: bigint | number,
+  spanId: bigint | number,
+  parentId: bigint | number,
+  start: bigint | number,
+  duration: bigint | number,
+  error: number,
+  meta: Map<number, number>,
+  metrics: Map<number, number>,
+  type: number,
+];
 
 /** Buffers v0.5 chunks, and the string table they refer to, for one payload at a time. */
 export class V05Encoder implements TraceEncoder {
   /** {@inheritDoc TraceEncoder.path} */
   readonly path = '/v0.5/traces';
-  private traces = new MsgpackWriter();
-  private strings = new MsgpackWriter(4 * 1024);
+  private readonly traces = new PayloadBuffer(0);
   private readonly ids = new Map<string, number>();
   private list: string[] = [];
+  /** Packed size of the strings in `list`, without the table's array header. */
+  private stringBytes = 0;
   private count = 0;
 
   constructor() {
@@ -41,30 +70,24 @@ export class V05Encoder implements TraceEncoder {
 
   /** {@inheritDoc TraceEncoder.append} */
   append(spans: readonly EncodableSpan[], maxSize: number): boolean {
-    const w = this.traces;
-    if (this.count === 0) w.pos = HEADER;
-    const mark = w.pos;
-    const stringsMark = this.strings.pos;
+    if (this.sizeNow() >= maxSize) return false; // full: not worth encoding
     const listMark = this.list.length;
-    let fits = true;
+    const stringBytesMark = this.stringBytes;
+    let packed: Buffer;
     try {
-      w.arrayHeader(spans.length);
-      for (let i = 0; i < spans.length; i++) {
-        this.writeSpan(spans[i]);
-        if (this.sizeNow() > maxSize) {
-          fits = false;
-          break;
-        }
-      }
+      const wire = new Array<WireSpan>(spans.length);
+      for (let i = 0; i < spans.length; i++) wire[i] = this.wireSpan(spans[i]);
+      packed = packTransient(wire);
     } catch (err) {
-      this.rollback(mark, stringsMark, listMark);
+      this.rollback(listMark, stringBytesMark);
       throw err;
     }
-    if (!fits) {
+    if (this.sizeNow() + packed.length > maxSize) {
       // The chunk's new strings go too, or they would be sent (and counted) for nothing.
-      this.rollback(mark, stringsMark, listMark);
+      this.rollback(listMark, stringBytesMark);
       return false;
     }
+    this.traces.append(packed);
     this.count++;
     return true;
   }
@@ -72,92 +95,79 @@ export class V05Encoder implements TraceEncoder {
   /** {@inheritDoc TraceEncoder.take} */
   take(): EncodedPayload | undefined {
     if (this.count === 0) return undefined;
-    const head = new MsgpackWriter(8);
-    head.byte(0x92); // [strings, traces]
-    head.arrayHeader(this.list.length);
-    this.traces.patchArray32(0, this.count);
-    const parts = [head.bytes(), this.strings.bytes(), this.traces.bytes()];
-    const payload: EncodedPayload = {
-      parts,
-      size: parts[0].length + parts[1].length + parts[2].length,
-      traceCount: this.count,
-    };
-    // The old buffers now belong to the payload; the next ones start at about the size these reached.
-    this.traces = new MsgpackWriter(capacityFor(parts[2].length));
-    this.strings = new MsgpackWriter(capacityFor(parts[1].length, 4 * 1024));
+    const strings = packTransient(this.list);
+    // [strings, traces]: a fixarray of 2, the packed table, then the traces' array header (framing).
+    const head = Buffer.allocUnsafeSlow(1 + strings.length + ARRAY32_HEADER_SIZE);
+    head[0] = 0x92;
+    strings.copy(head, 1);
+    writeArray32Header(head, 1 + strings.length, this.count);
+    const traces = this.traces.take();
+    const payload: EncodedPayload = { parts: [head, traces], size: head.length + traces.length, traceCount: this.count };
     this.count = 0;
     this.resetTable();
     return payload;
   }
 
-  private writeSpan(s: EncodableSpan): void {
-    const w = this.traces;
-    w.byte(0x9c); // fixarray of 12
-    w.uint(this.id(s.service));
-    w.uint(this.id(s.name));
-    w.uint(this.id(s.resource));
-    w.uint64(s.traceId);
-    w.uint64(s.spanId);
-    w.uint64(s.parentId);
-    w.int64(s.start);
-    w.nonNegativeInt(s.duration);
-    w.uint(s.error ? 1 : 0);
-
-    const meta = s.meta;
-    let at = w.beginMap();
-    let n = 0;
-    for (const key in meta) {
-      const value: unknown = meta[key];
+  private wireSpan(s: EncodableSpan): WireSpan {
+    const meta = new Map<number, number>();
+    const sm = s.meta;
+    for (const key in sm) {
+      const value: unknown = sm[key];
       if (value === undefined) continue;
-      w.uint(this.id(key));
-      // A non-string value breaks the contract; stringified because the agent would reject the payload.
-      w.uint(this.id(typeof value === 'string' ? value : String(value)));
-      n++;
+      // A non-string value breaks the contract; stringified because the agent would refuse the payload.
+      meta.set(this.id(key), this.id(typeof value === 'string' ? value : String(value)));
     }
-    w.endMap(at, n);
-
-    const metrics = s.metrics;
-    at = w.beginMap();
-    n = 0;
-    for (const key in metrics) {
-      const value: unknown = metrics[key];
-      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      w.uint(this.id(key));
-      w.number(value);
-      n++;
+    const metrics = new Map<number, number>();
+    const sx = s.metrics;
+    for (const key in sx) {
+      const value = sx[key];
+      if (isMetricValue(value)) metrics.set(this.id(key), value);
     }
-    w.endMap(at, n);
-
-    w.uint(this.id(s.type));
+    return [
+      this.id(wireText(s.service)),
+      this.id(wireText(s.name)),
+      this.id(wireText(s.resource)),
+      wireId(s.traceId),
+      wireId(s.spanId),
+      wireId(s.parentId),
+      wireStart(s.start),
+      wireDuration(s.duration),
+      s.error ? 1 : 0,
+      meta,
+      metrics,
+      this.id(wireText(s.type)),
+    ];
   }
 
-  /** The table index of `s`, adding it (and writing its bytes) when new. */
+  /** The table index of `s`, adding it (and counting its packed size) when new. */
   private id(s: string): number {
     let i = this.ids.get(s);
     if (i === undefined) {
       i = this.list.length;
       this.list.push(s);
       this.ids.set(s, i);
-      this.strings.string(s);
+      this.stringBytes += packedStringSize(s);
     }
     return i;
   }
 
+  /** Size of the payload as it stands: `[strings, traces]` headers, the table, the traces. */
   private sizeNow(): number {
-    return 1 + containerHeaderSize(this.list.length) + this.strings.pos + this.traces.pos;
+    const n = this.list.length;
+    return 1 + arrayHeaderSize(n) + this.stringBytes + ARRAY32_HEADER_SIZE + this.traces.length;
   }
 
-  private rollback(mark: number, stringsMark: number, listMark: number): void {
-    this.traces.pos = mark;
-    this.strings.pos = stringsMark;
+  private rollback(listMark: number, stringBytesMark: number): void {
     const list = this.list;
     for (let i = listMark; i < list.length; i++) this.ids.delete(list[i]);
     list.length = listMark;
+    this.stringBytes = stringBytesMark;
   }
 
   private resetTable(): void {
     this.ids.clear();
     this.list = [];
+    this.stringBytes = 0;
     this.id(''); // index 0 is reserved for the empty string
   }
 }

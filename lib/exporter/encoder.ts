@@ -1,8 +1,14 @@
 /**
  * What the exporter needs from a trace encoder: encode each chunk as it arrives (so the bytes waiting are
  * known exactly and no span objects are retained), then assemble one payload when it is time to send.
+ *
+ * Also what the v0.4 and v0.5 encoders share: the one msgpackr `Packr` that does all their msgpack encoding,
+ * the buffer their encoded chunks are copied into, and the rules that turn span fields into values the
+ * Datadog Agent accepts (pkg/proto/pbgo/trace/decoder_bytes.go: ids any int or uint; `start`, `duration` any
+ * int or a uint ≤ 2^63-1, never a float; metrics int, uint or float64).
  * @packageDocumentation
  */
+import { Packr, RESET_BUFFER_MODE } from 'msgpackr';
 import type { EncodableSpan } from '../types';
 
 /** A payload ready to send. */
@@ -31,4 +37,206 @@ export interface TraceEncoder {
   append(spans: readonly EncodableSpan[], maxSize: number): boolean;
   /** Assemble the payload from everything appended and start a new, empty one. */
   take(): EncodedPayload | undefined;
+}
+
+/**
+ * The msgpackr instance both encoders pack with. Every option is there for the agent's sake:
+ * - `useRecords: false`: plain msgpack maps (msgpackr's default record extension is not msgpack the agent reads);
+ * - `variableMapSize: true`: the smallest map header (fixmap for a span's 12 keys), and maps of 65536 entries
+ *   or more (without it msgpackr writes every map with a 16-bit size and throws beyond);
+ * - `useFloat32: 0` (never): a fractional metric keeps its float64 precision;
+ * - `largeBigIntToFloat: false` (and no BigInt extension): an id beyond 64 bits throws instead of becoming a
+ *   float64 (or an extension) that would make the agent refuse the whole payload;
+ * - `useToJSON: false`: a tag named `toJSON` is data, never a method to call;
+ * - `encodeUndefinedAsNil: true`: a last guard, as msgpackr writes `undefined` as an extension otherwise
+ *   (the encoders leave undefined values out before packing).
+ */
+const packr = new Packr({
+  useRecords: false,
+  variableMapSize: true,
+  useFloat32: 0,
+  largeBigIntToFloat: false,
+  useToJSON: false,
+  encodeUndefinedAsNil: true,
+});
+
+/** A packed value larger than this leaves msgpackr's scratch buffer grown; it is then replaced by a small one. */
+const SCRATCH_KEEP_BYTES = 1024 * 1024;
+const SCRATCH_BYTES = 64 * 1024;
+
+/**
+ * Pack `value` with the shared Packr. The bytes are in msgpackr's reusable scratch buffer and valid only
+ * until the next pack: copy them before packing again. Packing in place (`RESET_BUFFER_MODE`) keeps that
+ * buffer small and warm; after an unusually large value msgpackr is handed a fresh small buffer, so one huge
+ * trace does not pin megabytes for the life of the process.
+ */
+export function packTransient(value: unknown): Buffer {
+  const bytes = packr.pack(value, RESET_BUFFER_MODE);
+  if (bytes.length > SCRATCH_KEEP_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+  return bytes;
+}
+
+/** Size in bytes of the msgpack header of an array (or map) of `count` elements. */
+export function arrayHeaderSize(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+}
+
+/** Size in bytes of `s` as msgpack packs it: header plus UTF-8 bytes (a lone surrogate takes 3, as msgpackr writes it). */
+export function packedStringSize(s: string): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  return n + (n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+}
+
+/** Length of an array32 header, used where a trace count is known only when the payload is taken. */
+export const ARRAY32_HEADER_SIZE = 5;
+
+/** Write an array32 header for `count` elements at `at` (framing around bytes msgpackr packed). */
+export function writeArray32Header(buf: Buffer, at: number, count: number): void {
+  buf[at] = 0xdd;
+  buf.writeUInt32BE(count, at + 1);
+}
+
+/**
+ * Initial capacity for the next payload's buffer, given the size of the last one: payloads of a steady load
+ * have similar sizes, and starting near that size spares the copies of growing from small (which showed in
+ * profiles). Bounded so one burst does not make every later buffer large.
+ */
+function capacityFor(lastSize: number): number {
+  const max = 8 * 1024 * 1024;
+  let c = 16 * 1024;
+  while (c < lastSize && c < max) c *= 2;
+  return c;
+}
+
+/** The encoded chunks of one payload, copied back to back behind `reserved` bytes left for a header. */
+export class PayloadBuffer {
+  private buf: Buffer;
+  private pos: number;
+
+  /** @param reserved - bytes kept free at the start (filled in by the caller of {@link PayloadBuffer.take}). */
+  constructor(private readonly reserved: number) {
+    // Never from the shared pool: the buffer is handed to the transport and must not alias anything.
+    this.buf = Buffer.allocUnsafeSlow(capacityFor(0));
+    this.pos = reserved;
+  }
+
+  /** Bytes held, the reserved ones included. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Copy `bytes` in (they may be msgpackr's scratch buffer, about to be overwritten). */
+  append(bytes: Buffer): void {
+    const end = this.pos + bytes.length;
+    if (end > this.buf.length) {
+      const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, end));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    bytes.copy(this.buf, this.pos);
+    this.pos = end;
+  }
+
+  /** Hand over the bytes (reserved ones first) and start again, empty, at about the size this one reached. */
+  take(): Buffer {
+    const bytes = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafeSlow(capacityFor(this.pos));
+    this.pos = this.reserved;
+    return bytes;
+  }
+}
+
+const MAX_U32_N = 0xffffffffn;
+const INT64_MAX_N = 0x7fffffffffffffffn;
+/** 2^63: the first JS number that no longer fits an int64. */
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * A 64-bit id as msgpackr should pack it: a BigInt (int64 below 2^63, uint64 above; beyond 64 bits msgpackr
+ * throws and the chunk is refused), or a plain number when it fits 32 bits, so a parent id of 0 costs one
+ * byte. Anything but an integer breaks the contract and throws.
+ */
+export function wireId(id: bigint): bigint | number {
+  if (typeof id === 'bigint') return id <= MAX_U32_N && id >= 0n ? Number(id) : id;
+  const n: unknown = id;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return n <= 0xffffffff ? n : BigInt(n);
+  throw new TypeError(`span id is not an unsigned 64-bit integer: ${String(n)}`);
+}
+
+/** A start time as an int64 BigInt (msgpackr would write a number above 2^32 as a float, which the agent refuses). */
+export function wireStart(start: bigint): bigint | number {
+  if (typeof start === 'bigint' && start <= INT64_MAX_N) return start;
+  // Out of contract but cheap to honour: a start past int64 (clamped) or given as a plain number.
+  return wireInt(start as unknown);
+}
+
+/**
+ * A duration in ns as an integer msgpackr packs as one: rounded, negative or NaN as 0, a number up to 2^32-1
+ * (msgpackr's integer range for numbers), a BigInt above (int64, clamped at 2^63-1).
+ */
+export function wireDuration(duration: number): bigint | number {
+  if (typeof duration === 'number') {
+    if (!(duration > 0)) return 0;
+    const r = Math.round(duration);
+    if (r <= 0xffffffff) return r;
+    return r >= INT64_LIMIT ? INT64_MAX_N : BigInt(r);
+  }
+  // Out of contract but cheap to honour: a duration that arrives as a BigInt (from hrtime.bigint()).
+  const d: unknown = duration;
+  return typeof d === 'bigint' && d > 0n ? wireInt(d) : 0;
+}
+
+/** Any integer-ish value as an int64 msgpackr packs as an integer (non-finite numbers and others as 0). */
+function wireInt(v: unknown): bigint | number {
+  if (typeof v === 'bigint') return v > INT64_MAX_N ? INT64_MAX_N : v;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return 0;
+  const r = Math.round(v);
+  if (r <= 0xffffffff && r >= -0x80000000) return r;
+  return r >= INT64_LIMIT ? INT64_MAX_N : r < -INT64_LIMIT ? -INT64_MAX_N - 1n : BigInt(r);
+}
+
+/** A name, resource, service or type as a string (a non-string breaks the contract; the agent would refuse it). */
+export function wireText(v: string): string {
+  return typeof v === 'string' ? v : v == null ? '' : String(v as unknown);
+}
+
+/**
+ * Meta as msgpackr should pack it: the span's own object when every value is a string (the usual case, no
+ * copy), else a copy without undefined values and with the others stringified.
+ */
+export function wireMeta(meta: Record<string, string>): Record<string, string> {
+  for (const key in meta) if (typeof meta[key] !== 'string') return cleanMeta(meta);
+  return meta;
+}
+
+function cleanMeta(meta: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key in meta) {
+    const value: unknown = meta[key];
+    if (value !== undefined) out[key] = typeof value === 'string' ? value : String(value);
+  }
+  return out;
+}
+
+/**
+ * Metrics as msgpackr should pack them: the span's own object when every value is a finite number, else a
+ * copy without the others (the backend cannot store NaN, infinities or non-numbers).
+ */
+export function wireMetrics(metrics: Record<string, number>): Record<string, number> {
+  for (const key in metrics) if (!isMetricValue(metrics[key])) return cleanMetrics(metrics);
+  return metrics;
+}
+
+function cleanMetrics(metrics: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in metrics) {
+    const value = metrics[key];
+    if (isMetricValue(value)) out[key] = value;
+  }
+  return out;
+}
+
+/** A value the agent takes as a metric: a finite number (msgpackr packs it as an int or a float64). */
+export function isMetricValue(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
 }
