@@ -210,6 +210,38 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
     }
   });
 
+  it('still runs the app when the local agent cannot start', async () => {
+    const host = path.join(ROOT, 'dist/lib/local-agent/host.js');
+    const app = runApp(host, {
+      mode: 'none',
+      args: ['--output', '/nonexistent-dir/traces.jsonl', '--port', String(localPort), '--', process.execPath, APP],
+      env: { DD_SERVICE: 'shop' },
+    });
+    const info = await ready(app);
+    assert.equal(info.agentUrl, '');
+    assert.match(app.stderr, /cannot start the local agent \(cannot open \/nonexistent-dir\/traces\.jsonl for --output: ENOENT .*\); running without it/);
+    app.kill('SIGTERM');
+    assert.equal((await app.exit).signal, 'SIGTERM');
+  });
+
+  it('without node on PATH, execs the app as if local mode were off', async () => {
+    // Only the tools the launcher itself uses: no node.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-node-'));
+    try {
+      for (const tool of ['dirname', 'sed', 'grep', 'readlink']) {
+        const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+        fs.symlinkSync(found, path.join(bin, tool));
+      }
+      const app = start({ env: { PATH: bin } });
+      const info = await ready(app);
+      assert.equal(info.pid, app.child.pid, 'exec');
+      assert.equal(info.agentUrl, '');
+      assert.doesNotMatch(app.stderr, /local agent|not found/);
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('--local forces the local agent even with an agent listening, on another port', async () => {
     const agent = await TestAgent.start({ port: localPort });
     try {

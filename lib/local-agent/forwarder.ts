@@ -22,15 +22,19 @@ export interface ForwarderOptions {
 }
 
 /** Where to send: a parsed `--forward` URL. */
-interface Target {
+export interface ForwardTarget {
+  /** The URL as given. */
   readonly display: string;
+  /** `http` or `https`. */
   readonly module: typeof http | typeof https;
+  /** Host/port or socket path. */
   readonly options: http.RequestOptions;
+  /** Path prefix of the URL, without a trailing slash. */
   readonly basePath: string;
 }
 
 /** Parse `http://host:port[/base]`, `https://...` or `unix:///path/to.socket`; throws a clear error otherwise. */
-export function parseForwardUrl(raw: string): Target {
+export function parseForwardUrl(raw: string): ForwardTarget {
   let url: URL;
   try {
     url = new URL(raw);
@@ -75,7 +79,7 @@ export class Forwarder {
   dropped = 0;
   /** The last `rate_by_service` the other agent answered, if any. */
   rates: Record<string, number> | undefined;
-  private readonly target: Target;
+  private readonly target: ForwardTarget;
   private readonly agent: http.Agent;
   private readonly maxInFlight: number;
   private readonly maxQueuedBytes: number;

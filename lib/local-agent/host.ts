@@ -93,8 +93,9 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     agent = await LocalAgent.start({ ...parsed.options, fallbackToFreePort: true });
   } catch (err) {
-    say(`cannot start the local agent: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
+    // The app runs regardless: without an agent its traces are dropped, as they would have been anyway.
+    say(`cannot start the local agent (${err instanceof Error ? err.message : String(err)}); running without it`);
+    await runChild(parsed.command, appEnvironment(process.env, undefined), undefined);
     return;
   }
   say(`traces go to a local agent (no Datadog Agent needed): see them at ${agent.url}/`);

@@ -87,7 +87,10 @@ export class StoredTrace {
     return best;
   }
 
-  /** Add spans, up to `room` of them; returns the bytes added. */
+  /**
+   * Add spans while the trace holds fewer than `maxSpans` (the rest are counted as dropped); `onService` is
+   * told of each service new to the trace. Returns the bytes added.
+   */
   add(spans: readonly LocalSpan[], maxSpans: number, onService: (service: string) => void): number {
     let added = 0;
     for (const span of spans) {
