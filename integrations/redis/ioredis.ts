@@ -1,14 +1,18 @@
 /**
  * ioredis 4 to 6. Every command a client sends — single commands, pipelines, `multi()` transactions (their
  * `MULTI` and `EXEC` included), auto-pipelined commands, and the nodes of a Cluster — goes through
- * `Redis.prototype.sendCommand(command, stream)`, so that one method is wrapped: one span per command, as
+ * `Redis.prototype.sendCommand(command, stream)`, so that is where spans are made: one span per command, as
  * Datadog's tracer does.
  *
  * A command may pass through `sendCommand` more than once (sent from the offline queue once connected,
  * re-sent after a reconnect or a cluster redirect); a marker on the command keeps it to one span, which
- * covers the whole wait. The span ends when `command.promise` settles. The app's own continuations need no
- * help: ioredis attaches the callback to that promise when the command is created, in the caller's
- * context, and `await` keeps its context too.
+ * covers the whole wait. The span ends when ioredis settles the command, seen through the command's own
+ * `resolve`/`reject` (see ./ioredis-settle.ts), never through its promise: observing the promise would mark
+ * it handled, and a failing command the app never handles would no longer reach `unhandledRejection`. A
+ * Cluster layers its redirect handling over `command.reject` before handing the command to a node, so
+ * `Cluster.prototype.sendCommand` is wrapped too, only to put the settle hooks underneath that layer. The
+ * app's own continuations need no help: ioredis attaches the callback to the promise when the command is
+ * created, in the caller's context, and `await` keeps its context too.
  *
  * The client's own connection setup (HELLO, AUTH, SELECT, CLIENT SETNAME/SETINFO, the INFO ready check) is
  * sent while the client's status is `connect` and makes no span: it would be a root span per connection,
@@ -16,18 +20,15 @@
  * queued by ioredis and sent again once ready; its span is made then, dated from the first call and
  * parented in the caller's context, which is remembered on the command.
  *
- * Observing `command.promise` adds a handler to it, so a command promise the app never handles no longer
- * reaches `unhandledRejection` (the same trade-off as Datadog's tracer and ioredis's own tracing channels):
- * re-sends and cluster redirects replace the command's resolve/reject, which makes the promise the only
- * reliable end of a command.
- *
  * ioredis 6 also publishes `ioredis:command` tracing channels; they are not used because ioredis 4 and 5 do
  * not have them and their arguments come pre-redacted in a shape Datadog does not use.
  */
 import { storage, type Frame } from '../../lib/scope';
 import { wrapMethod } from '../util/shim';
 import type { Patcher, PatchContext } from '../types';
+import type { Span } from '../../lib/span';
 import { dbOf, finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
+import { hookSettle, setPendingSpan, type SettleableCommand } from './ioredis-settle';
 
 /** Marks a command that already has its span. */
 const TRACED: unique symbol = Symbol.for('ddtrace-run.ioredis.traced') as never;
@@ -41,11 +42,10 @@ interface Deferred {
   readonly startTime: number;
 }
 
-/** The fields of an ioredis `Command` the wrapper reads. */
-interface IoredisCommand {
+/** The fields of an ioredis `Command` the wrappers read. */
+interface IoredisCommand extends SettleableCommand {
   readonly name?: unknown;
   readonly args?: unknown;
-  readonly promise?: unknown;
   [TRACED]?: true;
   [DEFERRED]?: Deferred;
 }
@@ -59,19 +59,43 @@ interface IoredisClient {
 
 type SendCommand = (this: IoredisClient, command: IoredisCommand, stream?: unknown) => unknown;
 
-/** Patch the `ioredis` main export (the `Redis` class). */
+/** Patch the `ioredis` main export (the `Redis` class, which also carries `Cluster`). */
 export const patchIoredis: Patcher = (exports: unknown, ctx: PatchContext): void => {
-  const proto = ownerOf((exports as { prototype?: object } | null)?.prototype, 'sendCommand');
+  const Redis = exports as { prototype?: object; Cluster?: { prototype?: object } } | null;
+  const proto = ownerOf(Redis?.prototype, 'sendCommand');
   if (proto === undefined) return;
   wrapMethod<SendCommand>(proto, 'sendCommand', ctx.integration, (original) => wrapSendCommand(original, ctx));
+  const clusterProto = ownerOf(Redis?.Cluster?.prototype, 'sendCommand');
+  if (clusterProto !== undefined && clusterProto !== proto) {
+    wrapMethod<SendCommand>(clusterProto, 'sendCommand', ctx.integration, (original) => wrapClusterSendCommand(original, ctx));
+  }
 };
+
+/**
+ * `Cluster.prototype.sendCommand`: no span (the node client that sends the command makes it, with the node's
+ * address); only the settle hooks, placed before the cluster wraps `command.reject` with its redirect
+ * handling, so that a MOVED or ASK reply does not end the span.
+ */
+function wrapClusterSendCommand(original: SendCommand, ctx: PatchContext): SendCommand {
+  return function sendCommand(this: IoredisClient, command: IoredisCommand): unknown {
+    if (ctx.active() && command !== null && typeof command === 'object' && command[TRACED] !== true) {
+      try {
+        hookSettle(ctx, command);
+      } catch (err) {
+        ctx.fail(err);
+      }
+    }
+    return Reflect.apply(original, this, arguments);
+  };
+}
 
 function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand {
   return function sendCommand(this: IoredisClient, command: IoredisCommand): unknown {
     if (!ctx.active() || command === null || typeof command !== 'object' || command[TRACED] === true || typeof command.name !== 'string') {
       return Reflect.apply(original, this, arguments);
     }
-    let span;
+    let span: Span | undefined;
+    let hooked = false;
     try {
       if (this.status === 'connect') {
         // Connection setup (see the module comment): remember the caller in case this is a user command.
@@ -87,8 +111,12 @@ function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand 
         deferred === undefined
           ? startCommandSpan(ctx, 'ioredis', 'redis', name, args, endpoint)
           : storage.run(deferred.frame, () => startCommandSpan(ctx, 'ioredis', 'redis', name, args, endpoint, deferred.startTime));
+      // Before the original runs: it may settle the command at once (closed connection, subscriber mode).
+      hooked = hookSettle(ctx, command);
+      if (hooked) setPendingSpan(command, span);
     } catch (err) {
       ctx.fail(err);
+      if (span !== undefined) finishCommandSpan(ctx, span);
       return Reflect.apply(original, this, arguments);
     }
     let result: unknown;
@@ -98,16 +126,8 @@ function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand 
       finishCommandSpan(ctx, span, err);
       throw err;
     }
-    const promise = command.promise;
-    if (isThenable(promise)) {
-      const done = span;
-      promise.then(
-        () => finishCommandSpan(ctx, done),
-        (err: unknown) => finishCommandSpan(ctx, done, err),
-      );
-    } else {
-      finishCommandSpan(ctx, span);
-    }
+    // A command without settle functions is not one ioredis 4 to 6 makes: nothing would end its span later.
+    if (!hooked) finishCommandSpan(ctx, span);
     return result;
   };
 }
@@ -131,8 +151,4 @@ function ownerOf(proto: object | undefined | null, method: string): object | und
     if (Object.prototype.hasOwnProperty.call(o, method)) return o;
   }
   return undefined;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
