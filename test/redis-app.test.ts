@@ -2,7 +2,7 @@
  * The ioredis and node-redis integrations end to end: a real app (test/fixtures/redis) started as a child
  * `node` through the real preloader (`--require` for CommonJS, `--import` for ESM), talking to the real
  * Redis, its spans read back from the test agent. Every run exercises callbacks, promises, pipelines,
- * transactions, unknown commands, a failing AUTH, long and binary arguments, a command issued during
+ * transactions, unknown commands, a failing command whose promise the app never handles, a failing AUTH, long and binary arguments, a command issued during
  * connection setup, a refused connection and (node-redis 5+) a client pool with a queue.
  *
  * The oldest supported majors, ioredis 4 and redis 4 (which brings its own @redis/client 1.x), are installed
@@ -68,6 +68,14 @@ function ioredisSteps(p: string): Step[] {
       ],
     },
     { step: 'io.error', commands: [{ resource: 'NOSUCHCMD', raw: 'NOSUCHCMD x', error: true }] },
+    // Fire and forget: the app never handles the failing command's promise; a later command marks the end.
+    {
+      step: 'io.unhandled',
+      commands: [
+        { resource: 'NOSUCHCMD', raw: 'NOSUCHCMD unhandled', error: true },
+        { resource: 'ECHO', raw: 'ECHO after-unhandled' },
+      ],
+    },
     { step: 'io.auth', commands: [{ resource: 'AUTH', raw: 'AUTH', error: true }] },
     {
       step: 'io.long',
@@ -256,6 +264,18 @@ interface Expectation {
   readonly closedPort: number;
 }
 
+/** What the fixture's `io.unhandled` step saw (see `unhandledFailure` in scenario.cjs). */
+interface UnhandledResult {
+  readonly returnedPromise: boolean;
+  readonly unhandled: ReadonlyArray<{ readonly err: AppError; readonly samePromise: boolean }>;
+}
+
+/** The error the app saw in a step: caught, or (`io.unhandled`) reported to its `unhandledRejection` listener. */
+function appErrorOf(result: unknown): AppError | undefined {
+  const r = (result ?? {}) as { err?: AppError; value?: Partial<UnhandledResult> };
+  return r.err ?? r.value?.unhandled?.[0]?.err;
+}
+
 interface AppError {
   readonly name: string;
   readonly message: string;
@@ -279,7 +299,7 @@ function checkSteps(run: AppRun, steps: readonly Step[], want: Expectation): voi
       step.commands.map((c) => ({ name: 'redis.command', raw: c.raw })).sort(byRaw),
       `${where}: one redis.command span per command, nothing else`,
     );
-    const appError = ((run.results[step.step] ?? {}) as { err?: AppError }).err;
+    const appError = appErrorOf(run.results[step.step]);
     for (const command of step.commands) {
       const span = children.find((s) => s.meta['redis.raw_command'] === command.raw)!;
       const at = `${where} ${command.resource}`;
@@ -387,6 +407,35 @@ describe('ioredis and node-redis integrations: real apps on Redis through the pr
     assert.equal(err('io.error').name, 'ReplyError');
     assert.match(String(err('nr.error').message), /unknown command 'NOSUCHCMD'/);
     assert.deepEqual({ code: err('nr.refused').code, message: err('nr.refused').message }, { code: 'ECONNREFUSED', message: `connect ECONNREFUSED 127.0.0.1:${port}` });
+  });
+
+  it('a failing ioredis command whose promise the app never handles reaches the app’s unhandledRejection listener as without the tracer, and its span is exported in error', () => {
+    const expected = (control: AppRun): UnhandledResult => {
+      const result = (control.results['io.unhandled'] as { value: UnhandledResult }).value;
+      // The control run shows what "as without the tracer" is: exactly one report, for the promise the app got.
+      assert.equal(result.returnedPromise, true);
+      assert.equal(result.unhandled.length, 1, 'untraced, the failure is reported once');
+      assert.equal(result.unhandled[0].samePromise, true, 'for the promise the command returned');
+      assert.equal(result.unhandled[0].err.name, 'ReplyError');
+      assert.match(result.unhandled[0].err.message, /unknown command 'NOSUCHCMD'/);
+      return result;
+    };
+    const latest = expected(runs.control!);
+    const v4 = expected(runs.v4control!);
+    const traced: Array<[string, AppRun, UnhandledResult]> = [
+      ['ioredis 6 CommonJS', runs.cjs!, latest],
+      ['ioredis 6 ESM', runs.esm!, latest],
+      ['ioredis 4 CommonJS', runs.v4cjs!, v4],
+      ['ioredis 4 ESM', runs.v4esm!, v4],
+    ];
+    for (const [what, run, want] of traced) {
+      assert.deepEqual((run.results['io.unhandled'] as { value: UnhandledResult }).value, want, `${what}: the same unhandledRejection report`);
+      const parent = one(run.spans, 'io.unhandled');
+      const failed = run.spans.filter((s) => s.parent_id === parent.span_id && s.meta['redis.raw_command'] === 'NOSUCHCMD unhandled');
+      assert.equal(failed.length, 1, `${what}: the failing command has its span`);
+      assert.equal(failed[0].error, 1, `${what}: in error`);
+      assert.equal(failed[0].meta['error.message'], want.unhandled[0].err.message, `${what}: with the error the app was told about`);
+    }
   });
 
   it('ESM: the same spans; DD_SERVICE_MAPPING=redis:cache covers node-redis and ioredis', () => {
