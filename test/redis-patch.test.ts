@@ -2,8 +2,9 @@
  * The ioredis and node-redis patchers called directly, in this process, on fresh copies of the real clients
  * (ioredis 6 and 4, @redis/client 6 and 1.x) talking to the real Redis: what the app can observe of a
  * patched method or a replaced class, idempotency, the inactive fast path, falling back to the original
- * when the integration's own code throws, errors of the client's own classes, and the hooks' version ranges
- * as the real instrumenter applies them. End-to-end behaviour through the preloader is in
+ * when the integration's own code throws, errors of the client's own classes, promises left untouched (a
+ * failing command nobody handles still reaches `unhandledRejection`), and the hooks' version ranges as the
+ * real instrumenter applies them. End-to-end behaviour through the preloader is in
  * redis-app.test.ts.
  */
 import * as assert from 'node:assert/strict';
@@ -82,12 +83,47 @@ function redisSpans(exporter: CaptureExporter): Array<{ resource: string; raw: s
     }));
 }
 
+/** What `unhandledRejection` reported of the promise `fire()` returned. */
+interface UnhandledReport {
+  readonly reason: unknown;
+  readonly samePromise: boolean;
+}
+
+/**
+ * Call `fire()` (a failing command whose promise nobody handles) and return what `unhandledRejection`
+ * listeners were told once `after()` (a later command on the same connection: replies come in order)
+ * has answered and Node has had its turn to report unhandled rejections. Mocha's own listeners are set
+ * aside meanwhile, so the report does not fail the test run.
+ */
+async function unhandledReports(fire: () => Promise<unknown>, after: () => Promise<unknown>): Promise<UnhandledReport[]> {
+  const saved = process.listeners('unhandledRejection');
+  process.removeAllListeners('unhandledRejection');
+  const seen: UnhandledReport[] = [];
+  let fired: Promise<unknown> | undefined;
+  const listener = (reason: unknown, promise: Promise<unknown>): void => {
+    seen.push({ reason, samePromise: promise === fired });
+  };
+  process.on('unhandledRejection', listener);
+  try {
+    fired = fire();
+    await after();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('unhandledRejection', listener);
+    for (const l of saved) process.on('unhandledRejection', l);
+  }
+  return seen;
+}
+
 interface IoredisClient {
+  status: string;
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<unknown>;
   del(key: string): Promise<unknown>;
   call(...args: string[]): Promise<unknown>;
+  echo(text: string): Promise<unknown>;
   quit(): Promise<unknown>;
+  once(event: string, listener: () => void): unknown;
 }
 type IoredisClass = (new (options: object) => IoredisClient) & { prototype: { sendCommand: Function }; ReplyError: Function };
 
@@ -151,6 +187,35 @@ for (const dir of ['ioredis', 'ioredis4']) {
       assert.ok(err instanceof Redis.ReplyError, 'the error is the client’s own class');
       const [span] = redisSpans(exporter);
       assert.equal(span.error, 1);
+    });
+
+    it('the command’s promise is left alone: a failure nobody handles still reaches unhandledRejection, and the span is in error', async () => {
+      const reports = await unhandledReports(
+        () => client.call('NOSUCHCMD', 'unhandled'),
+        () => client.echo('after'),
+      );
+      assert.equal(reports.length, 1, 'reported once, as without the tracer');
+      assert.ok(reports[0].samePromise, 'for the promise the app got');
+      assert.ok(reports[0].reason instanceof Redis.ReplyError);
+      const failed = exporter.spans().filter((s) => s.name === 'redis.command' && s.meta['redis.raw_command'] === 'NOSUCHCMD unhandled');
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].error, 1);
+      assert.equal(failed[0].meta['error.message'], (reports[0].reason as Error).message);
+    });
+
+    it('a command the client rejects inside sendCommand (connection closed) ends its span in error', async () => {
+      const closed = new Redis({ host: HOST, port: PORT, retryStrategy: () => null });
+      await closed.quit();
+      if (closed.status !== 'end') await new Promise<void>((resolve) => closed.once('end', resolve));
+      exporter.chunks.length = 0;
+      const err = await closed.get(KEY).then(
+        () => assert.fail('a closed client must refuse the command'),
+        (e: unknown) => e as Error,
+      );
+      const spans = redisSpans(exporter);
+      assert.equal(spans.length, 1, 'the span ended although the command settled before sendCommand returned');
+      assert.equal(spans[0].error, 1);
+      assert.equal(exporter.one('redis.command').meta['error.message'], err.message);
     });
 
     it('inactive: no span, same result', async () => {
