@@ -117,7 +117,7 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
     assert.equal(Number(line[2]), localPort, 'the port asked for, since it is free');
     assert.equal(info.agentUrl, line[1], 'the app sends to the local agent');
     assert.equal(info.ppid, app.child.pid, 'the launcher stays as the parent');
-    assert.match(info.nodeOptions, /register\.js.*register\.mjs/, 'the app is preloaded');
+    assert.match(info.nodeOptions, /dist\/hooks\/register\.js/, 'the app is preloaded');
     assert.equal(info.handover, 'absent', 'the hand-over variable does not leak into the app');
     assert.deepEqual(spy.starts().map((s) => s.split(' ')[0]), [path.join(ROOT, 'dist/lib/local-agent/host.js')], 'one Node process: the host');
     assert.equal((app.stderr.match(/\[ddtrace-run\]/g) ?? []).length, 1, 'one line said');

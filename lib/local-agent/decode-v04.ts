@@ -3,33 +3,49 @@
  * @packageDocumentation
  */
 import { MsgpackReader } from './msgpack-reader';
-import { PayloadError } from './payload-error';
+import { PayloadError, rethrowWithin } from './payload-error';
 import { LIMITS, truncate, type LocalSpan } from './span-model';
 
+/** Where a map entry failed: the value of `key`, or the key itself when no key was read yet. */
+function entryLocation(key: string | undefined): string {
+  return key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`;
+}
+
 /** Read a `meta` map (str → str) into a null-prototype object. */
-export function readMeta(r: MsgpackReader, what: string): Record<string, string> {
-  const n = r.readMapHeader(what);
+export function readMeta(r: MsgpackReader): Record<string, string> {
   const meta: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = 0; i < n; i++) {
-    const key = truncate(r.readString(`${what} key`), LIMITS.metaKey);
-    meta[key] = truncate(r.readString(`${what}[${JSON.stringify(key)}]`), LIMITS.metaValue);
+  const n = r.readMapHeader();
+  let key: string | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      key = undefined;
+      key = truncate(r.readString(), LIMITS.metaKey);
+      meta[key] = truncate(r.readString(), LIMITS.metaValue);
+    }
+  } catch (err) {
+    rethrowWithin(err, entryLocation(key));
   }
   return meta;
 }
 
 /** Read a `metrics` map (str → number) into a null-prototype object. */
-export function readMetrics(r: MsgpackReader, what: string): Record<string, number> {
-  const n = r.readMapHeader(what);
+export function readMetrics(r: MsgpackReader): Record<string, number> {
   const metrics: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (let i = 0; i < n; i++) {
-    const key = truncate(r.readString(`${what} key`), LIMITS.metaKey);
-    metrics[key] = r.readNumber(`${what}[${JSON.stringify(key)}]`);
+  const n = r.readMapHeader();
+  let key: string | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      key = undefined;
+      key = truncate(r.readString(), LIMITS.metaKey);
+      metrics[key] = r.readNumber();
+    }
+  } catch (err) {
+    rethrowWithin(err, entryLocation(key));
   }
   return metrics;
 }
 
-function readSpan(r: MsgpackReader, where: string): LocalSpan {
-  const fields = r.readMapHeader(where);
+function readSpan(r: MsgpackReader): LocalSpan {
   let traceId = 0n;
   let spanId = 0n;
   let parentId = 0n;
@@ -42,25 +58,31 @@ function readSpan(r: MsgpackReader, where: string): LocalSpan {
   let duration = 0;
   let meta: Record<string, string> | undefined;
   let metrics: Record<string, number> | undefined;
-  for (let i = 0; i < fields; i++) {
-    const key = r.readString(`${where} field name`);
-    const what = `${where}.${key}`;
-    switch (key) {
-      case 'trace_id': traceId = r.readUint64(what); break;
-      case 'span_id': spanId = r.readUint64(what); break;
-      case 'parent_id': parentId = r.readUint64(what); break;
-      case 'name': name = truncate(r.readString(what), LIMITS.name); break;
-      case 'resource': resource = truncate(r.readString(what), LIMITS.resource); break;
-      case 'service': service = truncate(r.readString(what), LIMITS.service); break;
-      case 'type': type = r.readString(what); break;
-      case 'error': error = r.readInt64(what) !== 0n ? 1 : 0; break;
-      case 'start': start = r.readInt64(what); break;
-      case 'duration': duration = Number(r.readInt64(what)); break;
-      case 'meta': meta = readMeta(r, what); break;
-      case 'metrics': metrics = readMetrics(r, what); break;
-      // meta_struct, span_links, span_events and fields of newer intakes: not shown, so not kept.
-      default: r.skip(what);
+  const fields = r.readMapHeader();
+  let key = '(a field name)';
+  try {
+    for (let i = 0; i < fields; i++) {
+      key = '(a field name)';
+      key = r.readString();
+      switch (key) {
+        case 'trace_id': traceId = r.readUint64(); break;
+        case 'span_id': spanId = r.readUint64(); break;
+        case 'parent_id': parentId = r.readUint64(); break;
+        case 'name': name = truncate(r.readString(), LIMITS.name); break;
+        case 'resource': resource = truncate(r.readString(), LIMITS.resource); break;
+        case 'service': service = truncate(r.readString(), LIMITS.service); break;
+        case 'type': type = r.readString(); break;
+        case 'error': error = r.readInt64() !== 0n ? 1 : 0; break;
+        case 'start': start = r.readInt64(); break;
+        case 'duration': duration = Number(r.readInt64()); break;
+        case 'meta': meta = readMeta(r); break;
+        case 'metrics': metrics = readMetrics(r); break;
+        // meta_struct, span_links, span_events and fields of newer intakes: not shown, so not kept.
+        default: r.skip();
+      }
     }
+  } catch (err) {
+    rethrowWithin(err, key);
   }
   return {
     traceId,
@@ -78,17 +100,36 @@ function readSpan(r: MsgpackReader, where: string): LocalSpan {
   };
 }
 
+/**
+ * Read the array of traces both versions share, each span read by `readOne`; errors are located as
+ * `trace T span S`, or as `what` (the array itself) when its header is wrong.
+ */
+export function readTraces(r: MsgpackReader, readOne: (r: MsgpackReader) => LocalSpan, what: string): LocalSpan[][] {
+  let traceCount = 0;
+  try {
+    traceCount = r.readArrayHeader();
+  } catch (err) {
+    rethrowWithin(err, what);
+  }
+  const traces: LocalSpan[][] = new Array<LocalSpan[]>(traceCount);
+  for (let t = 0; t < traceCount; t++) {
+    let s = -1;
+    try {
+      const spanCount = r.readArrayHeader();
+      const spans: LocalSpan[] = new Array<LocalSpan>(spanCount);
+      for (s = 0; s < spanCount; s++) spans[s] = readOne(r);
+      traces[t] = spans;
+    } catch (err) {
+      rethrowWithin(err, s < 0 ? `trace ${t}` : `trace ${t} span ${s}`);
+    }
+  }
+  return traces;
+}
+
 /** Decode a v0.4 body into trace chunks. Throws {@link PayloadError} with the reason on any malformation. */
 export function decodeV04(body: Buffer): LocalSpan[][] {
   const r = new MsgpackReader(body);
-  const traceCount = r.readArrayHeader('the payload (an array of traces)');
-  const traces: LocalSpan[][] = new Array<LocalSpan[]>(traceCount);
-  for (let t = 0; t < traceCount; t++) {
-    const spanCount = r.readArrayHeader(`trace ${t} (an array of spans)`);
-    const spans: LocalSpan[] = new Array<LocalSpan>(spanCount);
-    for (let s = 0; s < spanCount; s++) spans[s] = readSpan(r, `trace ${t} span ${s}`);
-    traces[t] = spans;
-  }
+  const traces = readTraces(r, readSpan, 'the array of traces');
   assertFullyRead(r);
   return traces;
 }

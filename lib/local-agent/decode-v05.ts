@@ -3,66 +3,109 @@
  * into the string table.
  * @packageDocumentation
  */
-import { assertFullyRead } from './decode-v04';
+import { assertFullyRead, readTraces } from './decode-v04';
 import { MsgpackReader } from './msgpack-reader';
-import { PayloadError } from './payload-error';
+import { PayloadError, rethrowWithin } from './payload-error';
 import { LIMITS, truncate, type LocalSpan } from './span-model';
 
 const SPAN_FIELDS = 12;
+const FIELD_NAMES = ['service', 'name', 'resource', 'trace_id', 'span_id', 'parent_id', 'start', 'duration', 'error', 'meta', 'metrics', 'type'];
 
-function lookup(r: MsgpackReader, table: readonly string[], what: string): string {
-  const i = r.readSafeInt(what);
+function lookup(r: MsgpackReader, table: readonly string[]): string {
+  const i = r.readSafeInt();
   if (i < 0 || i >= table.length) {
-    throw new PayloadError(`${what}: string index ${i} is out of range (the string table has ${table.length} entries)`);
+    throw new PayloadError(`string index ${i} is out of range (the string table has ${table.length} entries)`);
   }
   return table[i];
 }
 
-function readSpan(r: MsgpackReader, table: readonly string[], where: string): LocalSpan {
-  const n = r.readArrayHeader(where);
-  if (n !== SPAN_FIELDS) throw new PayloadError(`${where}: a v0.5 span is an array of ${SPAN_FIELDS} elements, got ${n}`);
-  const service = truncate(lookup(r, table, `${where}.service`), LIMITS.service);
-  const name = truncate(lookup(r, table, `${where}.name`), LIMITS.name);
-  const resource = truncate(lookup(r, table, `${where}.resource`), LIMITS.resource);
-  const traceId = r.readUint64(`${where}.trace_id`);
-  const spanId = r.readUint64(`${where}.span_id`);
-  const parentId = r.readUint64(`${where}.parent_id`);
-  const start = r.readInt64(`${where}.start`);
-  const duration = Number(r.readInt64(`${where}.duration`));
-  const error = r.readInt64(`${where}.error`) !== 0n ? 1 : 0;
+function spanReader(table: readonly string[]): (r: MsgpackReader) => LocalSpan {
+  return (r) => {
+    const n = r.readArrayHeader();
+    if (n !== SPAN_FIELDS) throw new PayloadError(`a v0.5 span is an array of ${SPAN_FIELDS} elements, got ${n}`);
+    let field = 0;
+    try {
+      const service = truncate(lookup(r, table), LIMITS.service);
+      field++;
+      const name = truncate(lookup(r, table), LIMITS.name);
+      field++;
+      const resource = truncate(lookup(r, table), LIMITS.resource);
+      field++;
+      const traceId = r.readUint64();
+      field++;
+      const spanId = r.readUint64();
+      field++;
+      const parentId = r.readUint64();
+      field++;
+      const start = r.readInt64();
+      field++;
+      const duration = Number(r.readInt64());
+      field++;
+      const error = r.readInt64() !== 0n ? 1 : 0;
+      field++;
+      const meta = readIndexedMeta(r, table);
+      field++;
+      const metrics = readIndexedMetrics(r, table);
+      field++;
+      const type = lookup(r, table);
+      return { traceId, spanId, parentId, name, resource, service, type, error, start, duration, meta, metrics };
+    } catch (err) {
+      return rethrowWithin(err, FIELD_NAMES[field]);
+    }
+  };
+}
 
+function readIndexedMeta(r: MsgpackReader, table: readonly string[]): Record<string, string> {
   const meta: Record<string, string> = Object.create(null) as Record<string, string>;
-  const metaCount = r.readMapHeader(`${where}.meta`);
-  for (let i = 0; i < metaCount; i++) {
-    const key = truncate(lookup(r, table, `${where}.meta key`), LIMITS.metaKey);
-    meta[key] = truncate(lookup(r, table, `${where}.meta[${JSON.stringify(key)}]`), LIMITS.metaValue);
+  const n = r.readMapHeader();
+  let key: string | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      key = undefined;
+      key = truncate(lookup(r, table), LIMITS.metaKey);
+      meta[key] = truncate(lookup(r, table), LIMITS.metaValue);
+    }
+  } catch (err) {
+    rethrowWithin(err, key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`);
   }
+  return meta;
+}
+
+function readIndexedMetrics(r: MsgpackReader, table: readonly string[]): Record<string, number> {
   const metrics: Record<string, number> = Object.create(null) as Record<string, number>;
-  const metricCount = r.readMapHeader(`${where}.metrics`);
-  for (let i = 0; i < metricCount; i++) {
-    const key = truncate(lookup(r, table, `${where}.metrics key`), LIMITS.metaKey);
-    metrics[key] = r.readNumber(`${where}.metrics[${JSON.stringify(key)}]`);
+  const n = r.readMapHeader();
+  let key: string | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      key = undefined;
+      key = truncate(lookup(r, table), LIMITS.metaKey);
+      metrics[key] = r.readNumber();
+    }
+  } catch (err) {
+    rethrowWithin(err, key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`);
   }
-  const type = lookup(r, table, `${where}.type`);
-  return { traceId, spanId, parentId, name, resource, service, type, error, start, duration, meta, metrics };
+  return metrics;
 }
 
 /** Decode a v0.5 body into trace chunks. Throws {@link PayloadError} with the reason on any malformation. */
 export function decodeV05(body: Buffer): LocalSpan[][] {
   const r = new MsgpackReader(body);
-  const top = r.readArrayHeader('the payload ([strings, traces])');
-  if (top !== 2) throw new PayloadError(`a v0.5 payload is an array of 2 elements [strings, traces], got ${top}`);
-  const stringCount = r.readArrayHeader('the string table');
-  const table: string[] = new Array<string>(stringCount);
-  for (let i = 0; i < stringCount; i++) table[i] = r.readString(`string table entry ${i}`);
-  const traceCount = r.readArrayHeader('the traces (an array of traces)');
-  const traces: LocalSpan[][] = new Array<LocalSpan[]>(traceCount);
-  for (let t = 0; t < traceCount; t++) {
-    const spanCount = r.readArrayHeader(`trace ${t} (an array of spans)`);
-    const spans: LocalSpan[] = new Array<LocalSpan>(spanCount);
-    for (let s = 0; s < spanCount; s++) spans[s] = readSpan(r, table, `trace ${t} span ${s}`);
-    traces[t] = spans;
+  let table: string[] = [];
+  try {
+    const top = r.readArrayHeader();
+    if (top !== 2) throw new PayloadError(`a v0.5 payload is an array of 2 elements [strings, traces], got ${top}`);
+  } catch (err) {
+    rethrowWithin(err, 'the [strings, traces] array');
   }
+  let i = -1;
+  try {
+    const stringCount = r.readArrayHeader();
+    table = new Array<string>(stringCount);
+    for (i = 0; i < stringCount; i++) table[i] = r.readString();
+  } catch (err) {
+    rethrowWithin(err, i < 0 ? 'the string table' : `string table entry ${i}`);
+  }
+  const traces = readTraces(r, spanReader(table), 'the array of traces');
   assertFullyRead(r);
   return traces;
 }

@@ -60,7 +60,7 @@ export class MsgpackReader {
 
   /** The kind of the next value, without reading it. */
   peekKind(): MsgpackKind {
-    const b = this.peekByte('a value');
+    const b = this.peekByte();
     const t = typeName(b);
     if (t === 'uint') return 'int';
     if (t === 'float32' || t === 'float64') return 'float';
@@ -69,86 +69,98 @@ export class MsgpackReader {
   }
 
   /** Read an array header; nil counts as an empty array (the agent reads it so). */
-  readArrayHeader(what: string): number {
-    const b = this.byte(what);
+  readArrayHeader(): number {
+    const b = this.byte();
     let n: number;
     if (b >= 0x90 && b <= 0x9f) n = b & 0x0f;
-    else if (b === 0xdc) n = this.u16(what);
-    else if (b === 0xdd) n = this.u32(what);
+    else if (b === 0xdc) n = this.u16();
+    else if (b === 0xdd) n = this.u32();
     else if (b === 0xc0) return 0;
-    else throw this.typeError(what, 'an array', b);
+    else throw this.typeError('an array', b);
     // Every element takes at least one byte: a larger count is a lie, refused before anything is sized from it.
-    if (n > this.remaining) throw this.truncated(what);
+    if (n > this.remaining) throw this.truncated();
     return n;
   }
 
   /** Read a map header; nil counts as an empty map. */
-  readMapHeader(what: string): number {
-    const b = this.byte(what);
+  readMapHeader(): number {
+    const b = this.byte();
     let n: number;
     if (b >= 0x80 && b <= 0x8f) n = b & 0x0f;
-    else if (b === 0xde) n = this.u16(what);
-    else if (b === 0xdf) n = this.u32(what);
+    else if (b === 0xde) n = this.u16();
+    else if (b === 0xdf) n = this.u32();
     else if (b === 0xc0) return 0;
-    else throw this.typeError(what, 'a map', b);
-    if (n * 2 > this.remaining) throw this.truncated(what);
+    else throw this.typeError('a map', b);
+    if (n * 2 > this.remaining) throw this.truncated();
     return n;
   }
 
   /** Read a string (str, or bin holding UTF-8 as some tracers write; nil reads as ""). */
-  readString(what: string): string {
-    const b = this.byte(what);
+  readString(): string {
+    const b = this.byte();
     let len: number;
     if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
-    else if (b === 0xd9 || b === 0xc4) len = this.byte(what);
-    else if (b === 0xda || b === 0xc5) len = this.u16(what);
-    else if (b === 0xdb || b === 0xc6) len = this.u32(what);
+    else if (b === 0xd9 || b === 0xc4) len = this.byte();
+    else if (b === 0xda || b === 0xc5) len = this.u16();
+    else if (b === 0xdb || b === 0xc6) len = this.u32();
     else if (b === 0xc0) return '';
-    else throw this.typeError(what, 'a string', b);
-    const end = this.pos + len;
-    if (end > this.buf.length) throw this.truncated(what);
-    const s = this.buf.toString('utf8', this.pos, end);
+    else throw this.typeError('a string', b);
+    const start = this.pos;
+    const end = start + len;
+    const buf = this.buf;
+    if (end > buf.length) throw this.truncated();
     this.pos = end;
-    return s;
+    if (len < 16) {
+      const codes: number[] = [];
+      for (let i = start; i < end; i++) {
+        const c = buf[i];
+        if (c >= 0x80) return buf.toString('utf8', start, end);
+        codes.push(c);
+      }
+      return String.fromCharCode.apply(null, codes);
+    }
+    return buf.toString('utf8', start, end);
   }
 
   /**
    * Read an unsigned 64-bit integer exactly. Any msgpack int is accepted (a negative one is read as its
    * two's complement, as the agent does); a float is refused, as the agent refuses it.
    */
-  readUint64(what: string): bigint {
-    const v = this.readIntBig(what);
+  readUint64(): bigint {
+    const v = this.readIntBig();
     return v < 0n ? BigInt.asUintN(64, v) : v;
   }
 
   /** Read a signed 64-bit integer exactly (a uint64 above 2^63 wraps, as in the agent). */
-  readInt64(what: string): bigint {
-    const v = this.readIntBig(what);
+  readInt64(): bigint {
+    const v = this.readIntBig();
     return v > 0x7fffffffffffffffn ? BigInt.asIntN(64, v) : v;
   }
 
   /** Read an integer that must fit in a JS number exactly (string indexes, counts, flags). */
-  readSafeInt(what: string): number {
-    const v = this.readIntBig(what);
+  readSafeInt(): number {
+    const fast = this.smallInt();
+    if (fast !== undefined) return fast;
+    const v = this.readIntBig();
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new PayloadError(`${what}: integer ${v} is out of range`);
+      throw new PayloadError(`integer ${v} is out of range`);
     }
     return Number(v);
   }
 
   /** Read a number: any int or float (metrics). nil reads as 0. */
-  readNumber(what: string): number {
-    const b = this.peekByte(what);
+  readNumber(): number {
+    const b = this.peekByte();
     if (b === 0xca) {
       this.pos++;
-      this.need(4, what);
+      this.need(4);
       const v = this.buf.readFloatBE(this.pos);
       this.pos += 4;
       return v;
     }
     if (b === 0xcb) {
       this.pos++;
-      this.need(8, what);
+      this.need(8);
       const v = this.buf.readDoubleBE(this.pos);
       this.pos += 8;
       return v;
@@ -157,104 +169,127 @@ export class MsgpackReader {
       this.pos++;
       return 0;
     }
-    return Number(this.readIntBig(what));
+    const fast = this.smallInt();
+    return fast !== undefined ? fast : Number(this.readIntBig());
+  }
+
+  /**
+   * An int of up to 32 bits read as a number (no BigInt allocated: v0.5 string indexes and most metrics are
+   * such ints); undefined, with nothing read, for any other type.
+   */
+  private smallInt(): number | undefined {
+    const buf = this.buf;
+    const pos = this.pos;
+    if (pos >= buf.length) return undefined;
+    const b = buf[pos];
+    if (b <= 0x7f) { this.pos = pos + 1; return b; }
+    if (b >= 0xe0) { this.pos = pos + 1; return b - 0x100; }
+    switch (b) {
+      case 0xcc: if (pos + 2 > buf.length) return undefined; this.pos = pos + 2; return buf[pos + 1];
+      case 0xcd: if (pos + 3 > buf.length) return undefined; this.pos = pos + 3; return buf.readUInt16BE(pos + 1);
+      case 0xce: if (pos + 5 > buf.length) return undefined; this.pos = pos + 5; return buf.readUInt32BE(pos + 1);
+      case 0xd0: if (pos + 2 > buf.length) return undefined; this.pos = pos + 2; return buf.readInt8(pos + 1);
+      case 0xd1: if (pos + 3 > buf.length) return undefined; this.pos = pos + 3; return buf.readInt16BE(pos + 1);
+      case 0xd2: if (pos + 5 > buf.length) return undefined; this.pos = pos + 5; return buf.readInt32BE(pos + 1);
+      default: return undefined;
+    }
   }
 
   /** Skip one value of any shape, iteratively (deeply nested junk cannot exhaust the stack). */
-  skip(what: string): void {
+  skip(): void {
     let pending = 1;
     while (pending > 0) {
       pending--;
-      const b = this.byte(what);
+      const b = this.byte();
       if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) continue;
       if (b <= 0x8f) { pending += (b & 0x0f) * 2; continue; }
       if (b <= 0x9f) { pending += b & 0x0f; continue; }
-      if (b <= 0xbf) { this.advance(b & 0x1f, what); continue; }
+      if (b <= 0xbf) { this.advance(b & 0x1f); continue; }
       switch (b) {
-        case 0xc4: case 0xd9: this.advance(this.byte(what), what); break;
-        case 0xc5: case 0xda: this.advance(this.u16(what), what); break;
-        case 0xc6: case 0xdb: this.advance(this.u32(what), what); break;
-        case 0xc7: this.advance(this.byte(what) + 1, what); break;
-        case 0xc8: this.advance(this.u16(what) + 1, what); break;
-        case 0xc9: this.advance(this.u32(what) + 1, what); break;
-        case 0xca: this.advance(4, what); break;
-        case 0xcb: this.advance(8, what); break;
-        case 0xcc: case 0xd0: this.advance(1, what); break;
-        case 0xcd: case 0xd1: this.advance(2, what); break;
-        case 0xce: case 0xd2: this.advance(4, what); break;
-        case 0xcf: case 0xd3: this.advance(8, what); break;
-        case 0xd4: this.advance(2, what); break;
-        case 0xd5: this.advance(3, what); break;
-        case 0xd6: this.advance(5, what); break;
-        case 0xd7: this.advance(9, what); break;
-        case 0xd8: this.advance(17, what); break;
-        case 0xdc: pending += this.u16(what); break;
-        case 0xdd: pending += this.u32(what); break;
-        case 0xde: pending += this.u16(what) * 2; break;
-        case 0xdf: pending += this.u32(what) * 2; break;
-        default: throw new PayloadError(`${what}: invalid msgpack byte 0x${b.toString(16)} at offset ${this.pos - 1}`);
+        case 0xc4: case 0xd9: this.advance(this.byte()); break;
+        case 0xc5: case 0xda: this.advance(this.u16()); break;
+        case 0xc6: case 0xdb: this.advance(this.u32()); break;
+        case 0xc7: this.advance(this.byte() + 1); break;
+        case 0xc8: this.advance(this.u16() + 1); break;
+        case 0xc9: this.advance(this.u32() + 1); break;
+        case 0xca: this.advance(4); break;
+        case 0xcb: this.advance(8); break;
+        case 0xcc: case 0xd0: this.advance(1); break;
+        case 0xcd: case 0xd1: this.advance(2); break;
+        case 0xce: case 0xd2: this.advance(4); break;
+        case 0xcf: case 0xd3: this.advance(8); break;
+        case 0xd4: this.advance(2); break;
+        case 0xd5: this.advance(3); break;
+        case 0xd6: this.advance(5); break;
+        case 0xd7: this.advance(9); break;
+        case 0xd8: this.advance(17); break;
+        case 0xdc: pending += this.u16(); break;
+        case 0xdd: pending += this.u32(); break;
+        case 0xde: pending += this.u16() * 2; break;
+        case 0xdf: pending += this.u32() * 2; break;
+        default: throw new PayloadError(`invalid msgpack byte 0x${b.toString(16)} at offset ${this.pos - 1}`);
       }
     }
   }
 
-  private readIntBig(what: string): bigint {
-    const b = this.byte(what);
+  private readIntBig(): bigint {
+    const b = this.byte();
     if (b <= 0x7f) return BigInt(b);
     if (b >= 0xe0) return BigInt(b - 0x100);
     const buf = this.buf;
     let v: bigint;
     switch (b) {
-      case 0xcc: this.need(1, what); v = BigInt(buf[this.pos]); this.pos += 1; return v;
-      case 0xcd: this.need(2, what); v = BigInt(buf.readUInt16BE(this.pos)); this.pos += 2; return v;
-      case 0xce: this.need(4, what); v = BigInt(buf.readUInt32BE(this.pos)); this.pos += 4; return v;
-      case 0xcf: this.need(8, what); v = buf.readBigUInt64BE(this.pos); this.pos += 8; return v & MAX_U64;
-      case 0xd0: this.need(1, what); v = BigInt(buf.readInt8(this.pos)); this.pos += 1; return v;
-      case 0xd1: this.need(2, what); v = BigInt(buf.readInt16BE(this.pos)); this.pos += 2; return v;
-      case 0xd2: this.need(4, what); v = BigInt(buf.readInt32BE(this.pos)); this.pos += 4; return v;
-      case 0xd3: this.need(8, what); v = buf.readBigInt64BE(this.pos); this.pos += 8; return v;
+      case 0xcc: this.need(1); v = BigInt(buf[this.pos]); this.pos += 1; return v;
+      case 0xcd: this.need(2); v = BigInt(buf.readUInt16BE(this.pos)); this.pos += 2; return v;
+      case 0xce: this.need(4); v = BigInt(buf.readUInt32BE(this.pos)); this.pos += 4; return v;
+      case 0xcf: this.need(8); v = buf.readBigUInt64BE(this.pos); this.pos += 8; return v & MAX_U64;
+      case 0xd0: this.need(1); v = BigInt(buf.readInt8(this.pos)); this.pos += 1; return v;
+      case 0xd1: this.need(2); v = BigInt(buf.readInt16BE(this.pos)); this.pos += 2; return v;
+      case 0xd2: this.need(4); v = BigInt(buf.readInt32BE(this.pos)); this.pos += 4; return v;
+      case 0xd3: this.need(8); v = buf.readBigInt64BE(this.pos); this.pos += 8; return v;
       case 0xc0: return 0n;
-      default: throw this.typeError(what, 'an integer', b);
+      default: throw this.typeError('an integer', b);
     }
   }
 
-  private peekByte(what: string): number {
-    if (this.pos >= this.buf.length) throw this.truncated(what);
+  private peekByte(): number {
+    if (this.pos >= this.buf.length) throw this.truncated();
     return this.buf[this.pos];
   }
 
-  private byte(what: string): number {
-    if (this.pos >= this.buf.length) throw this.truncated(what);
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw this.truncated();
     return this.buf[this.pos++];
   }
 
-  private u16(what: string): number {
-    this.need(2, what);
+  private u16(): number {
+    this.need(2);
     const v = this.buf.readUInt16BE(this.pos);
     this.pos += 2;
     return v;
   }
 
-  private u32(what: string): number {
-    this.need(4, what);
+  private u32(): number {
+    this.need(4);
     const v = this.buf.readUInt32BE(this.pos);
     this.pos += 4;
     return v;
   }
 
-  private need(n: number, what: string): void {
-    if (this.pos + n > this.buf.length) throw this.truncated(what);
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw this.truncated();
   }
 
-  private advance(n: number, what: string): void {
-    this.need(n, what);
+  private advance(n: number): void {
+    this.need(n);
     this.pos += n;
   }
 
-  private truncated(what: string): PayloadError {
-    return new PayloadError(`payload ends in the middle of ${what} (offset ${this.pos} of ${this.buf.length} bytes)`);
+  private truncated(): PayloadError {
+    return new PayloadError(`the payload ends too early (offset ${this.pos} of ${this.buf.length} bytes)`);
   }
 
-  private typeError(what: string, expected: string, b: number): PayloadError {
-    return new PayloadError(`${what}: expected ${expected}, got ${typeName(b)} at offset ${this.pos - 1}`);
+  private typeError(expected: string, b: number): PayloadError {
+    return new PayloadError(`expected ${expected}, got ${typeName(b)} at offset ${this.pos - 1}`);
   }
 }
