@@ -3,7 +3,6 @@
  * `tracer.init({...})` options, where the programmatic value wins. Invalid values warn once, naming the
  * variable, and the default is used.
  */
-import { randomUUID } from 'node:crypto';
 import { findAppPackage } from './package-info';
 import {
   parseAgentUrl,
@@ -55,6 +54,8 @@ export interface TracerOptions {
   otel?: boolean;
   /** Per-middleware spans in web frameworks (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED`). */
   middlewareTracing?: boolean;
+  /** Where traces go: the Datadog Agent, or printed as trees on stderr (`DD_TRACE_EXPORTER`). */
+  exporter?: 'agent' | 'console';
 }
 
 /** The resolved configuration. */
@@ -77,6 +78,8 @@ export interface Config {
   readonly serviceMapping: Readonly<Record<string, string>>;
   readonly otel: boolean;
   readonly middlewareTracing: boolean;
+  /** Where traces go (`DD_TRACE_EXPORTER`: `agent`, the default, or `console`). */
+  readonly exporter: 'agent' | 'console';
   /** Integrations turned off (`DD_TRACE_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_<NAME>_ENABLED=false`). */
   readonly disabledIntegrations: ReadonlySet<string>;
   /** HTTP client statuses that mark a span in error (`DD_HTTP_CLIENT_ERROR_STATUSES`, default 400-499). */
@@ -93,6 +96,14 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+// One id per process, made on first read: node:crypto costs a few ms to load, and a process that never
+// builds the tracer never needs it.
+let processRuntimeId: string | undefined;
+function runtimeId(): string {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (processRuntimeId ??= (require('node:crypto') as typeof import('node:crypto')).randomUUID());
+}
 
 /** Parse `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values percent-encoded). */
 function otelResourceAttributes(raw: string | undefined): Record<string, string> {
@@ -157,6 +168,13 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     else warnOnce('config:DD_TRACE_AGENT_PROTOCOL_VERSION', `DD_TRACE_AGENT_PROTOCOL_VERSION=${JSON.stringify(v)} is not 0.4 or 0.5; using 0.4`);
   }
 
+  let exporter: 'agent' | 'console' = options.exporter ?? 'agent';
+  if (options.exporter === undefined && env.DD_TRACE_EXPORTER) {
+    const v = env.DD_TRACE_EXPORTER.trim().toLowerCase();
+    if (v === 'agent' || v === 'console') exporter = v;
+    else warnOnce('config:DD_TRACE_EXPORTER', `DD_TRACE_EXPORTER=${JSON.stringify(env.DD_TRACE_EXPORTER)} is not agent or console; using agent`);
+  }
+
   const serviceMapping = { ...parseTags('DD_SERVICE_MAPPING', env.DD_SERVICE_MAPPING), ...(options.serviceMapping ?? {}) };
 
   return {
@@ -178,12 +196,15 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     serviceMapping,
     otel: options.otel ?? parseBool('DD_TRACE_OTEL_ENABLED', env.DD_TRACE_OTEL_ENABLED, false),
     middlewareTracing: options.middlewareTracing ?? parseBool('DD_TRACE_MIDDLEWARE_TRACING_ENABLED', env.DD_TRACE_MIDDLEWARE_TRACING_ENABLED, false),
+    exporter,
     disabledIntegrations: integrationFlags(env),
     isClientError: parseStatusRanges('DD_HTTP_CLIENT_ERROR_STATUSES', env.DD_HTTP_CLIENT_ERROR_STATUSES, '400-499'),
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
-    runtimeId: randomUUID(),
+    get runtimeId(): string {
+      return runtimeId();
+    },
     environment: env,
   };
 }

@@ -393,6 +393,12 @@ export class Tracer {
   }
 
   private createExporter(): Exporter {
+    if (this.config.exporter === 'console') {
+      // Prints each trace as it is exported: nothing buffered, so no exit flush and no msgpack/HTTP code.
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { ConsoleExporter } = require('./exporter/console-exporter') as typeof import('./exporter/console-exporter');
+      return new ConsoleExporter();
+    }
     // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');

@@ -78,3 +78,21 @@ describe('console exporter (--print)', () => {
     ]);
   });
 });
+
+describe('ddtrace-run --print (real process)', function () {
+  this.timeout(30000);
+  // Imported here so the unit tests above do not depend on the process helpers.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { runApp, fixture, stopAllApps } = require('./helpers/run-app') as typeof import('./helpers/run-app');
+  after(() => stopAllApps());
+
+  it('prints the trace tree of a short script on stderr and sends nothing to an agent', async () => {
+    const script = fixture('start', 'print-app.js');
+    const app = runApp(script, { mode: 'launcher', launcherArgs: ['--print', '--service', 'printer'], env: { DD_TRACE_LOCAL_AGENT: 'false' } });
+    const { code } = await app.exit;
+    assert.equal(code, 0, app.stderr);
+    assert.match(app.stderr, /\[ddtrace-run\] trace [0-9a-f]{32} {2}printer {2}sandwich\.make/);
+    assert.match(app.stderr, /└─ get_ingredients/);
+    assert.doesNotMatch(app.stderr, /could not send traces/, 'no agent was contacted');
+  });
+});
