@@ -1,0 +1,8 @@
+'use strict';
+// CommonJS entry of the benchmark app (see routes.cjs): express, pg and http loaded with require().
+const express = require('express');
+const { Pool } = require('pg');
+const http = require('node:http');
+const { serve } = require('./routes.cjs');
+
+serve(express, Pool, http);
