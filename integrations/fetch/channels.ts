@@ -114,3 +114,6 @@ function setHeaders(request: UndiciRequest, headers: Record<string, string>): vo
     request.addHeader?.(name, headers[name]);
   }
 }
+
+/** The channel handlers, for the subscription in hooks.ts that loads this file only when the first fetch starts. */
+export const handlers = { onCreate, onHeaders, onDone } as const;
