@@ -2,11 +2,17 @@
  * The preloader: what `node --require ddtrace-run/register` (and the `ddtrace-run` launcher) loads before
  * the app. It starts the tracer once per process and installs one require-in-the-middle hook for exactly
  * the modules the integration registry names; the patch code itself is loaded only when such a module is
- * required. `hooks/register.mjs` (the `--import` entry) calls {@link start} and adds the ESM side.
+ * required.
+ *
+ * It also decides whether the process needs the ESM hooks (import-in-the-middle's loader, which on Node 20
+ * costs a worker thread at start): yes when the entry will run as an ES module or Node is given ESM flags
+ * or loaders, no for a CommonJS entry, `node -e`, npm and npx; `DD_TRACE_ESM_HOOKS=true|false` overrides.
+ * The full rule is in hooks/esm-decision.ts. `hooks/register.mjs` (the `--import` entry) calls {@link start}
+ * and always installs them.
  *
  * Start-up cost matters here (every `node` a container runs pays it), so this file does nothing else:
  * it reads the configuration but does not build the tracer (that happens when a patch or the app first
- * needs it), and loads no exporter, msgpack, semver or ESM loader.
+ * needs it), and loads no exporter, msgpack, semver, crypto or, for a CommonJS entry, ESM loader.
  */
 import { resolveConfig } from '../lib/config';
 import { debug, errorOnce, warnOnce } from '../lib/log';
@@ -20,7 +26,7 @@ export interface PreloadState {
   readonly enabled: boolean;
   /** The registry runtime, when tracing is on and start-up succeeded. */
   readonly instrumenter: Instrumenter | undefined;
-  /** Set by hooks/register.mjs once the ESM loader and import hook are installed. */
+  /** Whether the ESM loader and import hook are installed (by this preloader or by hooks/register.mjs). */
   esmHooked: boolean;
 }
 
@@ -58,7 +64,8 @@ export function start(): PreloadState {
   // Published before anything runs, so a require made while starting cannot start a second time.
   g[STATE] = state;
   try {
-    if (inLoaderThread()) {
+    const thread = threadKind();
+    if (thread === 'loader') {
       debug('in the ESM loader thread: nothing to trace here');
       return state;
     }
@@ -94,6 +101,7 @@ export function start(): PreloadState {
     }
     instrumenter.enableGlobalHooks();
     debug(() => `started: hooking ${instrumenter.requireNames.join(', ') || 'no module'}`);
+    (require('./esm-decision') as typeof import('./esm-decision')).installEsmHooksIfNeeded(state, thread === 'main');
   } catch (err) {
     errorOnce('ddtrace-run could not start tracing', err);
   }
@@ -114,23 +122,28 @@ function buildTracer(): Tracer {
 }
 
 /**
- * Whether this is the thread Node runs ESM loader hooks in (ours or another tool's, such as tsx). Node runs
- * `--require` preloads there too, but no app code runs there: starting a tracer would only cost time.
- * An app's own worker threads are not it, and are traced.
+ * Which thread this preload runs in: the main thread, an app's worker thread (traced), or the thread Node
+ * runs ESM loader hooks in (ours or another tool's, such as tsx). Node runs `--require` preloads there too,
+ * but no app code runs there: starting a tracer would only cost time.
  */
-function inLoaderThread(): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { isInternalThread?: boolean };
-  if (threads.isMainThread) return false;
-  if (typeof threads.isInternalThread === 'boolean') return threads.isInternalThread;
-  // Node < 22.14 has no isInternalThread: recognise the hooks worker by who runs this preload.
+function threadKind(): 'main' | 'worker' | 'loader' {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
+  let stack: string;
   try {
-    return /node:internal\/modules\/esm\/(worker|utils)\b/.test(new Error().stack ?? '');
+    stack = new Error().stack ?? '';
   } finally {
     Error.stackTraceLimit = limit;
   }
+  // Node's main-thread bootstrap runs preloads from here: recognising it spares loading worker_threads
+  // (a few ms) in the common case. Any other caller is asked the authoritative way.
+  if (stack.includes('prepareMainThreadExecution')) return 'main';
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { isInternalThread?: boolean };
+  if (threads.isMainThread) return 'main';
+  if (typeof threads.isInternalThread === 'boolean') return threads.isInternalThread ? 'loader' : 'worker';
+  // Node < 22.14 has no isInternalThread: recognise the hooks worker by who runs this preload.
+  return /node:internal\/modules\/esm\/(worker|utils)\b/.test(stack) ? 'loader' : 'worker';
 }
 
 /** The state of this process's preloader, if it ran. */

@@ -1,0 +1,206 @@
+/**
+ * Whether a process needs the ESM hooks (import-in-the-middle's loader), decided by the CommonJS preloader
+ * before the app's entry runs.
+ *
+ * The loader is what traces modules reached by `import`; on Node 20 it runs in a worker thread that costs
+ * tens of milliseconds at every start. A process whose entry runs as CommonJS reaches the traced libraries
+ * through `require()`, which require-in-the-middle covers, so it goes without. The rule, in order:
+ *
+ * 1. `DD_TRACE_ESM_HOOKS=true` forces the hooks on, `DD_TRACE_ESM_HOOKS=false` turns them off.
+ * 2. On when Node is told to use ESM or loaders: `--import`, `--loader` / `--experimental-loader` (tsx,
+ *    ts-node/esm…), `--input-type=module`, `--experimental-default-type=module`, in the command line or in
+ *    `NODE_OPTIONS`.
+ * 3. On when the entry script (`process.argv[1]`, symlinks resolved) will run as ESM: it ends in `.mjs` or
+ *    `.mts`; or it is any other file but `.cjs`/`.cts`/`.json`/`.node` and its nearest `package.json` says
+ *    `"type": "module"`; or that `package.json` has no `"type"` and the file has `import`/`export`
+ *    statements or `import.meta` (Node runs such a file as ESM).
+ * 4. Off in worker threads (unless forced): a worker's script is not known yet when its preloader runs, and
+ *    each worker would start a loader thread of its own. Their `require()` calls are traced; their imports
+ *    are not (nor were they when the launcher added `--import`: Node does not run it in workers).
+ * 5. Otherwise off: `node app.js` (CommonJS), `node -e`, the REPL, npm and npx themselves.
+ *
+ * What a CommonJS app loses: an `import()` of a traced package. On Node 20 a CommonJS package loaded by
+ * `import()` does not go through `require()` (Node's ESM loader calls the CommonJS loader directly, and
+ * packages with an `import` condition, such as pg or @opentelemetry/api, hand over their ES module build),
+ * so only the ESM hooks see it. Such an app sets `DD_TRACE_ESM_HOOKS=true`.
+ */
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { debug, warnOnce } from '../lib/log';
+import type { EsmHooksTarget } from './esm-hooks';
+
+/** The value of `DD_TRACE_ESM_HOOKS`: forced on, forced off, or decided by {@link esmHooksReason}. */
+export type EsmHooksSetting = 'on' | 'off' | 'auto';
+
+/** Read `DD_TRACE_ESM_HOOKS` (unset or empty: `auto`; an unknown value warns once and means `auto`). */
+export function esmHooksSetting(raw: string | undefined): EsmHooksSetting {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return 'on';
+  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return 'off';
+  warnOnce('config:DD_TRACE_ESM_HOOKS', `DD_TRACE_ESM_HOOKS=${JSON.stringify(raw)} is not true, false or auto; deciding automatically`);
+  return 'auto';
+}
+
+/** What the decision reads from the process (the real one by default; tests pass their own). */
+export interface ProcessView {
+  /** `process.argv`: `[node, entry, ...args]`. */
+  readonly argv: readonly string[];
+  /** `process.execArgv`: Node's own flags from the command line. */
+  readonly execArgv: readonly string[];
+  /** `NODE_OPTIONS`. */
+  readonly nodeOptions: string | undefined;
+  /** Whether this is the main thread (a worker's entry is not known to its preloader). */
+  readonly isMainThread: boolean;
+}
+
+// Flags after which Node loads the entry (or eval input) through the ESM loader, with their value if any.
+const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader']);
+const MODULE_VALUE_FLAGS = new Set(['--input-type', '--experimental-default-type']);
+
+/** The flag in `tokens` that calls for the ESM loader, if any. */
+function esmFlag(tokens: readonly string[]): string | undefined {
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (!token.startsWith('--')) continue;
+    const eq = token.indexOf('=');
+    const name = eq < 0 ? token : token.slice(0, eq);
+    if (LOADER_FLAGS.has(name)) return name;
+    if (MODULE_VALUE_FLAGS.has(name)) {
+      const value = eq < 0 ? tokens[i + 1] : token.slice(eq + 1);
+      if (unquote(value ?? '') === 'module') return `${name}=module`;
+    }
+  }
+  return undefined;
+}
+
+function unquote(text: string): string {
+  return text.length >= 2 && (text[0] === '"' || text[0] === "'") && text[text.length - 1] === text[0] ? text.slice(1, -1) : text;
+}
+
+/**
+ * Why this process needs the ESM hooks (a short text for the debug log), or undefined when it does not.
+ * Implements steps 2 to 5 of the rule in this file's header; never throws.
+ */
+export function esmHooksReason(view: ProcessView): string | undefined {
+  if (!view.isMainThread) return undefined;
+  const flag = esmFlag(view.execArgv) ?? esmFlag((view.nodeOptions ?? '').split(/\s+/));
+  if (flag !== undefined) return `${flag} given`;
+  const entry = view.argv[1];
+  if (!entry) return undefined;
+  try {
+    return entryReason(entry, view.execArgv.includes('--preserve-symlinks-main'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Step 3: whether the entry file runs as ESM. */
+function entryReason(entry: string, keepSymlinks: boolean): string | undefined {
+  const file = resolveEntry(entry, keepSymlinks);
+  if (file === undefined) return undefined;
+  const ext = extname(file);
+  if (ext === '.mjs' || ext === '.mts') return `the entry is ${ext}`;
+  if (ext === '.cjs' || ext === '.cts' || ext === '.json' || ext === '.node') return undefined;
+  const type = nearestPackageType(dirname(file));
+  if (type === 'module') return 'the entry\'s package.json says "type": "module"';
+  if (type === undefined && hasModuleSyntax(file)) return 'the entry has import/export statements';
+  return undefined;
+}
+
+/** The file Node will run for `entry` (as its CommonJS main resolution does), or undefined. */
+function resolveEntry(entry: string, keepSymlinks: boolean): string | undefined {
+  for (const candidate of [entry, `${entry}.js`]) {
+    const stat = statSync(candidate, { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    const real = keepSymlinks ? candidate : realpathSync(candidate);
+    if (stat.isFile()) return real;
+    if (stat.isDirectory()) return directoryMain(real);
+  }
+  return undefined;
+}
+
+/** `node dir`: the directory's package.json `main`, else its index.js. */
+function directoryMain(dir: string): string | undefined {
+  let main: unknown;
+  try {
+    main = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: unknown }).main;
+  } catch {
+    main = undefined;
+  }
+  const base = typeof main === 'string' && main !== '' ? join(dir, main) : join(dir, 'index.js');
+  for (const candidate of [base, `${base}.js`, join(base, 'index.js')]) {
+    if (statSync(candidate, { throwIfNoEntry: false })?.isFile()) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The `type` of the nearest package.json: `'module'`, `'commonjs'`, or undefined when that file has no
+ * (valid) `type` or there is no package.json up to the root.
+ */
+function nearestPackageType(dir: string): 'module' | 'commonjs' | undefined {
+  for (let i = 0; i < 64; i++) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(text) as { type?: unknown }).type;
+      } catch {
+        return undefined;
+      }
+      return type === 'module' || type === 'commonjs' ? type : undefined;
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+  return undefined;
+}
+
+// An import or export statement at the start of a line (not `import(`, `exports.x` or `imports`), or
+// import.meta anywhere. A false positive only costs the loader; a module that has nothing but top-level
+// `await` is missed (DD_TRACE_ESM_HOOKS=true covers it).
+const MODULE_SYNTAX = /^[ \t]*(?:import(?:[ \t]+[\w$*{"']|[ \t]*[{*"'])|export(?:[ \t]+[\w$]|[ \t]*[{*]))|\bimport\.meta\b/m;
+// Enough for the imports of any entry file that is not a bundle; a bundle's are at its top anyway.
+const SNIFF_BYTES = 64 * 1024;
+
+function hasModuleSyntax(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(SNIFF_BYTES);
+    const n = readSync(fd, buffer, 0, SNIFF_BYTES, 0);
+    return MODULE_SYNTAX.test(buffer.toString('utf8', 0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The CommonJS preloader's step: install the ESM hooks if `DD_TRACE_ESM_HOOKS` or the process's entry and
+ * flags call for them (the rule above). The installer (hooks/esm-hooks.ts) is loaded only when needed.
+ */
+export function installEsmHooksIfNeeded(target: EsmHooksTarget, isMainThread: boolean): void {
+  const setting = esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS);
+  let reason: string | undefined;
+  if (setting === 'on') reason = 'DD_TRACE_ESM_HOOKS=true';
+  else if (setting === 'auto') {
+    reason = esmHooksReason({
+      argv: process.argv,
+      execArgv: process.execArgv,
+      nodeOptions: process.env.NODE_OPTIONS,
+      isMainThread,
+    });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const installed = reason !== undefined && (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
+  if (reason !== undefined) debug(`ESM hooks ${installed ? 'installed' : 'not installed'}: ${reason}`);
+  else if (setting === 'off') debug('ESM hooks off (DD_TRACE_ESM_HOOKS=false)');
+  else if (!isMainThread) debug('ESM hooks not installed in a worker thread (DD_TRACE_ESM_HOOKS=true installs them anyway)');
+  else debug('ESM hooks not needed: no ES module entry, ESM flag or loader (DD_TRACE_ESM_HOOKS=true installs them anyway)');
+}
