@@ -14,7 +14,6 @@
  * it reads the configuration but does not build the tracer (that happens when a patch or the app first
  * needs it), and loads no exporter, msgpack, semver, crypto or, for a CommonJS entry, ESM loader.
  */
-import { resolveConfig } from '../lib/config';
 import { debug, errorOnce, warnOnce } from '../lib/log';
 import type { Instrumenter } from '../lib/instrumenter';
 import type { Tracer } from '../lib/tracer';
@@ -71,7 +70,10 @@ export function start(): PreloadState {
     }
     // The app may have built the tracer already (it required the package before the preloader).
     const built = peekTracer();
-    const config = built?.config ?? resolveConfig();
+    // Only the switches the hooks decide with: the full configuration (package.json lookup, parsing and
+    // warnings) is the tracer's to resolve, if this process ever builds one.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const config = built?.config ?? (require('../lib/config') as typeof import('../lib/config')).resolveSwitches();
     if (!config.enabled) {
       debug('DD_TRACE_ENABLED is false: no module is patched');
       return state;

@@ -3,7 +3,7 @@
  * `tracer.init({...})` options, where the programmatic value wins. Invalid values warn once, naming the
  * variable, and the default is used.
  */
-import { findAppPackage } from './package-info';
+import type { AppPackage } from './package-info';
 import {
   parseAgentUrl,
   parseBool,
@@ -136,6 +136,15 @@ function integrationFlags(env: Env): Set<string> {
   return off;
 }
 
+/**
+ * The two settings the preloader decides with, read alone: whether tracing is on (`DD_TRACE_ENABLED`) and
+ * which integrations are off. The rest (and its warnings) waits for {@link resolveConfig}, which the tracer
+ * runs when it is built; the preloader runs in every `node` process, most of which never build one.
+ */
+export function resolveSwitches(env: Env = process.env): Pick<Config, 'enabled' | 'disabledIntegrations'> {
+  return { enabled: parseBool('DD_TRACE_ENABLED', env.DD_TRACE_ENABLED, true), disabledIntegrations: integrationFlags(env) };
+}
+
 /** Resolve the configuration from options (which win) and the environment. */
 export function resolveConfig(options: TracerOptions = {}, env: Env = process.env): Config {
   const otelAttrs = otelResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
@@ -143,7 +152,9 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
   const tags = { ...ddTags, ...(options.tags ?? {}) };
   const needPackage = !firstDefined(options.service, env.DD_SERVICE, env.OTEL_SERVICE_NAME, otelAttrs['service.name']) ||
     !firstDefined(options.version, env.DD_VERSION, otelAttrs['service.version']);
-  const app = needPackage ? findAppPackage() : { name: undefined, version: undefined };
+  // Loaded here, not at the top: the preloader reads only resolveSwitches() and must not pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const app: AppPackage = needPackage ? (require('./package-info') as typeof import('./package-info')).findAppPackage() : { name: undefined, version: undefined };
 
   const service =
     firstDefined(options.service, env.DD_SERVICE, env.OTEL_SERVICE_NAME, otelAttrs['service.name'], ddTags.service, app.name) ?? 'node';
