@@ -133,7 +133,9 @@ function threadKind(): 'main' | 'worker' | 'loader' {
   Error.stackTraceLimit = 64;
   let stack: string;
   try {
-    stack = new Error().stack ?? '';
+    // Another preload's Error.prepareStackTrace may make `stack` something other than a string.
+    const raw: unknown = new Error().stack;
+    stack = typeof raw === 'string' ? raw : '';
   } finally {
     Error.stackTraceLimit = limit;
   }
