@@ -164,7 +164,7 @@ async function main() {
   const { runWeb } = require('./lib/web.cjs');
   const { runStartup } = require('./lib/startup.cjs');
   const { runJson, cleanEnv } = require('./lib/child.cjs');
-  const { profileRoutes } = require('./lib/profile.cjs');
+  const { profileRoutes, compareProfiles } = require('./lib/profile.cjs');
   const { renderMarkdown, readmeTable, evaluateTargets } = require('./lib/report.cjs');
 
   const started = Date.now();
@@ -230,7 +230,11 @@ async function main() {
       const routes = res.web.modes.filter((m) => !m.rate && missed.some((t) => t.what.includes(` ${m.path.replace('/42', '/:id')} `)));
       if (routes.length) {
         log(`profiles of ours on ${routes.map((r) => r.name).join(', ')}…`);
-        res.profiles = await profileRoutes('ours', routes, { sink, connections: o.connections, durationSec: Math.max(3, o.durationSec) });
+        const po = { sink, connections: o.connections, durationSec: Math.max(3, o.durationSec) };
+        const traced = await profileRoutes('ours', routes, po);
+        const untraced = await profileRoutes('untraced', routes, po);
+        res.profiles = traced.map((t, i) => ({ ...t, comparison: t.error || untraced[i].error ? undefined : compareProfiles(t, untraced[i]) }));
+        for (const p of res.profiles) delete p.functions; // only the comparison needs them
       }
     });
   } finally {
@@ -253,7 +257,11 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  log(`bench: ${err.stack || err}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    log(`bench: ${err.stack || err}`);
+    process.exit(1);
+  });
+}
+
+module.exports = { parseArgs };

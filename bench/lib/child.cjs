@@ -3,6 +3,24 @@
 // environment so that nothing from the caller's shell (NODE_OPTIONS, DD_*, OTEL_*) leaks into a variant.
 const { spawn } = require('node:child_process');
 
+// Every child still running, killed if the runner exits (even on a crash), so no server or sink outlives it.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, stopping\n`);
+    process.exit(130);
+  });
+}
+
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 /** The caller's environment without tracer settings or preloads: each variant adds its own. */
 function cleanEnv(extra = {}) {
   const env = {};
@@ -20,7 +38,7 @@ function cleanEnv(extra = {}) {
  */
 function startProcess(cmd, args, { env, cwd, ready, timeoutMs = 30000 }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     let settled = false;
@@ -70,7 +88,7 @@ function stopProcess(child, graceMs = 8000) {
 /** Run a worker to completion and parse the last JSON line it printed. */
 function runJson(cmd, args, { env, cwd, timeoutMs = 600000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

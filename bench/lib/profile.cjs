@@ -7,13 +7,21 @@ const path = require('node:path');
 const { startProcess, stopProcess, runJson, cleanEnv } = require('./child.cjs');
 const { variantEnv, webVariants, paths } = require('./variants.cjs');
 
-/** Self time per node of a .cpuprofile, in ms. */
-function selfTimes(profile) {
+/** Self time per node of a .cpuprofile, in ms, leaving out the first `skipMs` (the start-up). */
+function selfTimes(profile, skipMs) {
   const self = new Map();
   const { samples, timeDeltas } = profile;
-  for (let i = 0; i < samples.length; i++) self.set(samples[i], (self.get(samples[i]) || 0) + (timeDeltas[i] || 0) / 1000);
+  let t = 0;
+  for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i] || 0;
+    if (t < skipMs * 1000) continue;
+    self.set(samples[i], (self.get(samples[i]) || 0) + (timeDeltas[i] || 0) / 1000);
+  }
   return self;
 }
+
+/** Categories that are the tracer's own code: ours, its msgpack encoder, its module hooks. */
+const TRACER = /^ours:|^msgpackr$|^require-in-the-middle$|^import-in-the-middle$|^shimmer$|^semver$/;
 
 /** What a frame belongs to: ours, a package, Node's internals, or V8's pseudo-frames. */
 function category(frame) {
@@ -32,9 +40,12 @@ function category(frame) {
   return 'other';
 }
 
-/** Top `limit` functions by self time, and the self time per category, as shares of the non-idle time. */
-function summarize(profile, limit = 15) {
-  const self = selfTimes(profile);
+/**
+ * Top `limit` functions by self time, and the self time per category, as shares of the non-idle time after
+ * the first `skipMs`.
+ */
+function summarize(profile, limit = 15, skipMs = 0) {
+  const self = selfTimes(profile, skipMs);
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const byFunction = new Map();
   const byCategory = new Map();
@@ -45,20 +56,26 @@ function summarize(profile, limit = 15) {
     busy += ms;
     const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
     const key = `${frame.functionName || '(anonymous)'}\u0000${where}`;
-    byFunction.set(key, (byFunction.get(key) || 0) + ms);
     const cat = category(frame);
+    const entry = byFunction.get(key);
+    if (entry) entry.ms += ms;
+    else byFunction.set(key, { ms, category: cat });
     byCategory.set(cat, (byCategory.get(cat) || 0) + ms);
   }
   const pct = (ms) => (100 * ms) / busy;
-  const top = [...byFunction]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, limit)
-    .map(([key, ms]) => {
+  const rows = [...byFunction]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([key, { ms, category: cat }]) => {
       const [fn, where] = key.split('\u0000');
-      return { function: fn, where, selfPct: pct(ms) };
+      return { function: fn, where, category: cat, selfPct: pct(ms) };
     });
-  const categories = [...byCategory].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({ name, selfPct: pct(ms) }));
-  return { busyMs: busy, top, categories };
+  const top = rows.slice(0, limit);
+  // The tracer's own frames (ours, its msgpack encoder and module hooks): what its owners can change.
+  const tracerTop = rows.filter((r) => TRACER.test(r.category)).slice(0, limit);
+  const categories = [...byCategory].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({ name, selfPct: pct(ms), ms }));
+  const functions = [...byFunction].filter(([, e]) => e.ms >= busy / 2000).map(([key, e]) => ({ key, ms: e.ms }));
+  const tracerPct = categories.filter((c) => TRACER.test(c.name)).reduce((n, c) => n + c.selfPct, 0);
+  return { busyMs: busy, top, tracerTop, tracerPct, categories, functions };
 }
 
 function shortUrl(url) {
@@ -78,9 +95,13 @@ async function profileRoutes(variantName, routes, o) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-prof-'));
     // --cpu-prof goes to the node command itself (after the launcher, before the preloads and the app).
     const args = variant.cmd === process.execPath ? ['--cpu-prof', '--cpu-prof-dir', dir, ...variant.args] : [variant.args[0], '--cpu-prof', '--cpu-prof-dir', dir, ...variant.args.slice(1)];
+    const t0 = Date.now();
     const server = await startProcess(variant.cmd, args, { env: variantEnv(o.sink.url, variant.kind), ready: /listening (\d+)/, timeoutMs: 60000 });
+    // The profile starts with the process: its start-up is left out of the figures.
+    server.readyMs = Date.now() - t0;
+    let load;
     try {
-      await runJson(
+      load = await runJson(
         process.execPath,
         [
           path.join(__dirname, 'load.cjs'),
@@ -106,10 +127,40 @@ async function profileRoutes(variantName, routes, o) {
       results.push({ route: route.name, error: 'no profile was written' });
       continue;
     }
-    results.push({ route: route.name, variant: variantName, ...summarize(JSON.parse(fs.readFileSync(main, 'utf8'))) });
+    results.push({ route: route.name, variant: variantName, requests: load.requests + load.warmupRequests, ...summarize(JSON.parse(fs.readFileSync(main, 'utf8')), 15, server.readyMs) });
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return results;
 }
 
-module.exports = { profileRoutes, summarize };
+/**
+ * Where the traced server's extra CPU per request goes: self time per request by package and by function, in
+ * the traced profile and the untraced one of the same route, sorted by what tracing added.
+ */
+function compareProfiles(traced, untraced, limit = 15) {
+  const perReq = (ms, p) => (ms * 1000) / p.requests; // µs per request
+  const diff = (a, b) => {
+    const keys = new Set([...a.keys(), ...b.keys()]);
+    return [...keys]
+      .map((k) => ({ key: k, tracedUs: a.get(k) || 0, untracedUs: b.get(k) || 0 }))
+      .map((x) => ({ ...x, addedUs: x.tracedUs - x.untracedUs }))
+      .sort((x, y) => y.addedUs - x.addedUs);
+  };
+  const cats = (p) => new Map(p.categories.map((c) => [c.name, perReq(c.ms, p)]));
+  const fns = (p) => new Map(p.functions.map((f) => [f.key, perReq(f.ms, p)]));
+  const byFunction = diff(fns(traced), fns(untraced))
+    .slice(0, limit)
+    .map((x) => {
+      const [fn, where] = x.key.split('\u0000');
+      return { function: fn, where, tracedUs: x.tracedUs, untracedUs: x.untracedUs, addedUs: x.addedUs };
+    });
+  return {
+    route: traced.route,
+    tracedUsPerRequest: perReq(traced.busyMs, traced),
+    untracedUsPerRequest: perReq(untraced.busyMs, untraced),
+    byCategory: diff(cats(traced), cats(untraced)).map((x) => ({ name: x.key, tracedUs: x.tracedUs, untracedUs: x.untracedUs, addedUs: x.addedUs })),
+    byFunction,
+  };
+}
+
+module.exports = { profileRoutes, summarize, compareProfiles };

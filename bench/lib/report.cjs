@@ -340,20 +340,34 @@ function memorySection(res) {
 
 function profileSection(res) {
   const parts = [
-    'The traced server under `node --cpu-prof` while the route is loaded at saturation (one server run per route; the profile ' +
-      'also holds the start-up). Self time as a share of the busy (non-idle) time.',
+    'The server under `node --cpu-prof`, ours and then untraced, each loaded at saturation on the route (one server run ' +
+      'per route and variant; the start-up is left out). A profiled run is slower than a plain one, and the two runs are ' +
+      'minutes apart on a machine other work may share: the share of the tracer\'s own code within the traced profile ' +
+      'is the steadiest figure; the per-request comparison with the untraced profile shows where the rest goes.',
   ];
   for (const p of res.profiles) {
     if (p.error) {
       parts.push('', `${p.route}: ${p.error}`);
       continue;
     }
-    const tracerShare = p.categories
-      .filter((c) => /^ours:|msgpackr|require-in-the-middle|import-in-the-middle|shimmer|semver/.test(c.name))
-      .reduce((n, c) => n + c.selfPct, 0);
-    parts.push('', `### ${p.variant}, ${p.route} — tracer's own code (ours + msgpackr + module hooks): ${f(tracerShare, 1)}% of busy time`, '');
-    parts.push(table(['function', 'where', 'self %'], p.top.map((t) => [`\`${t.function}\``, t.where ? `\`${t.where}\`` : '', f(t.selfPct, 1)])));
-    parts.push('', 'By package: ' + p.categories.slice(0, 12).map((c) => `${c.name} ${f(c.selfPct, 1)}%`).join(', '));
+    const c = p.comparison;
+    parts.push('', `### ${p.route}: the tracer's own code (ours + msgpackr + module hooks) is ${f(p.tracerPct, 1)}% of the traced server's busy time`);
+    if (c) {
+      parts.push(
+        '',
+        `CPU per request in the profiled runs: ${f(c.tracedUsPerRequest, 1)} µs traced, ${f(c.untracedUsPerRequest, 1)} µs untraced ` +
+          `(+${f(c.tracedUsPerRequest - c.untracedUsPerRequest, 1)} µs). By package:`,
+        '',
+        table(
+          ['package', 'traced µs/req', 'untraced µs/req', 'added'],
+          c.byCategory.filter((x) => Math.abs(x.addedUs) >= 0.2).slice(0, 8).map((x) => [x.name, f(x.tracedUs, 1), f(x.untracedUs, 1), signed(x.addedUs, 1)]),
+        ),
+      );
+    }
+    parts.push('', 'Top frames of the tracer\'s own code (self time, share of the traced server\'s busy time):', '');
+    parts.push(table(['function', 'where', 'self %'], p.tracerTop.slice(0, 12).map((t) => [`\`${t.function}\``, t.where ? `\`${t.where}\`` : '', f(t.selfPct, 2)])));
+    parts.push('', 'Top frames of the whole traced server:', '');
+    parts.push(table(['function', 'where', 'self %'], p.top.slice(0, 10).map((t) => [`\`${t.function}\``, t.where ? `\`${t.where}\`` : '', f(t.selfPct, 2)])));
   }
   return parts.join('\n');
 }
