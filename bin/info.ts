@@ -26,7 +26,9 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
   const enabled = integrationNames.filter((n) => config.enabled && !config.disabledIntegrations.has(n));
   const disabled = integrationNames.filter((n) => !config.enabled || config.disabledIntegrations.has(n));
   const unknown = [...config.disabledIntegrations].filter((n) => !known.has(n));
-  const esmOff = /^(false|0|no|off)$/i.test((env.DD_TRACE_ESM_HOOKS ?? '').trim());
+  const esmSetting = (env.DD_TRACE_ESM_HOOKS ?? '').trim();
+  const esmOff = /^(false|0|no|off)$/i.test(esmSetting);
+  const esmOn = /^(true|1|yes|on)$/i.test(esmSetting);
 
   const lines = [
     `ddtrace-run ${TRACER_VERSION} (Node.js ${process.version})`,
@@ -40,12 +42,20 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
   else if (probe.reachable) {
     const detail = probe.agentVersion ? `, agent version ${probe.agentVersion}` : '';
     lines.push(`agent:          reachable (GET /info answered ${probe.status}${detail})`);
-  } else lines.push(`agent:          NOT reachable: ${probe.reason}`);
+  } else {
+    lines.push(`agent:          NOT reachable: ${probe.reason}`);
+    const localOff = /^(false|0|no|off)$/i.test((env.DD_TRACE_LOCAL_AGENT ?? '').trim());
+    lines.push(
+      config.agentUrlExplicit || localOff
+        ? '                traces will be dropped until an agent answers (the local agent is used only without an agent address)'
+        : '                ddtrace-run <command> will start its built-in local agent and trace viewer instead',
+    );
+  }
   lines.push(
     `protocol:       v${config.protocolVersion} traces`,
     `flush interval: ${config.flushIntervalMs} ms`,
     `sample rate:    ${config.sampleRate === undefined ? '(agent rates)' : config.sampleRate}`,
-    `ESM hooks:      ${esmOff ? 'off (DD_TRACE_ESM_HOOKS=false)' : 'on'}`,
+    `ESM hooks:      ${esmOff ? 'off (DD_TRACE_ESM_HOOKS=false)' : esmOn ? 'on (DD_TRACE_ESM_HOOKS=true)' : 'auto (added when the entry runs as an ES module; DD_TRACE_ESM_HOOKS=true|false overrides)'}`,
     `integrations:   enabled: ${enabled.join(', ') || '(none)'}`,
     `                disabled: ${disabled.join(', ') || '(none)'}`,
   );
