@@ -108,7 +108,10 @@ export class Tracer {
     return this;
   }
 
-  /** Be told when `init()` changes the configuration (integrations and the OpenTelemetry bridge use it). */
+  /**
+   * Be told when `init()` or `use()` changes the configuration (integrations and the OpenTelemetry bridge
+   * use it).
+   */
   onInit(listener: (tracer: Tracer) => void): void {
     this.initListeners.push(listener);
   }
@@ -354,6 +357,8 @@ export class Tracer {
     const opts = typeof options === 'boolean' ? { enabled: options } : options;
     const key = integration.toLowerCase();
     this.integrationOptions.set(key, { ...(this.integrationOptions.get(key) ?? {}), ...opts });
+    // Integrations cache their on/off state for the hot path: tell them it changed.
+    for (const listener of this.initListeners) listener(this);
     return this;
   }
 

@@ -213,19 +213,19 @@ describe('Instrumenter (registry runtime)', () => {
       assert.doesNotThrow(() => ctx.fail(undefined));
     });
 
-    it('follows tracer.use(): active() turns off once settings are read, and on init()', () => {
+    it('follows tracer.use() at once: active() turns off and back on without a settings read or init()', () => {
       const tracer = new Tracer();
       const contexts: PatchContext[] = [];
       const inst = new Instrumenter({ tracer, moduleHooks: [greetHook({}, contexts)] });
       inst.onRequire(makeLib(), 'fake-lib', undefined);
       const ctx = contexts[0];
+      assert.equal(ctx.active(), true);
       tracer.use('fake', { enabled: false, service: 'greeter' });
+      assert.equal(ctx.active(), false, 'use() alone turns the hot-path check off');
       assert.equal(ctx.settings().enabled, false);
       assert.equal(ctx.settings().service, 'greeter');
-      assert.equal(ctx.active(), false);
       tracer.use('fake', { enabled: true });
-      tracer.init({});
-      assert.equal(ctx.active(), true);
+      assert.equal(ctx.active(), true, 'and back on');
     });
 
     it('builds the tracer only when a patch first uses it', () => {
