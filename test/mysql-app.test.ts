@@ -12,11 +12,11 @@
  * which version it patched; both are checked.
  */
 import * as assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import { dirname } from 'node:path';
+import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
+import { assertServerReachable, installPackageCopy, runResultApp, type ResultAppRun } from './helpers/db-apps';
+import { freePort } from './helpers/ports';
+import { SpanSet, ownMeta, ownMetrics, spanEnd as end } from './helpers/span-set';
 
 const HOST = process.env.MYSQL_HOST || '127.0.0.1';
 const PORT = Number(process.env.MYSQL_PORT || 3306);
@@ -63,59 +63,20 @@ const MYSQL_STEPS: readonly Step[] = [
 ];
 
 /** What one run of the fixture gave. */
-interface AppRun {
-  readonly results: Record<string, unknown>;
-  readonly stderr: string;
-  readonly spans: DecodedSpan[];
-}
-
-/** A port nothing listens on (bound, then released), shared by every run so the error messages match. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+type AppRun = ResultAppRun;
 
 /** Fail (not skip) when MariaDB is down: every test here needs it. */
 function assertMysqlReachable(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(PORT, HOST);
-    socket.setTimeout(3000);
-    const fail = (why: string): void => {
-      socket.destroy();
-      reject(new Error(`MariaDB/MySQL is not reachable at ${HOST}:${PORT} (${why}); the mysql tests need it (root, no password, database test)`));
-    };
-    socket.once('connect', () => {
-      socket.end();
-      resolve();
-    });
-    socket.once('timeout', () => fail('timed out'));
-    socket.once('error', (err) => fail(err.message));
+  return assertServerReachable({
+    host: HOST,
+    port: PORT,
+    unreachable: (why) => `MariaDB/MySQL is not reachable at ${HOST}:${PORT} (${why}); the mysql tests need it (root, no password, database test)`,
   });
 }
 
 /** Install mysql2 2.x as `mysql2` next to the v2 entry files (see the file comment). Idempotent. */
 function installMysql2v2(): string {
-  const source = join(ROOT, 'node_modules', 'mysql2_2');
-  const target = fixture('mysql', 'v2', 'node_modules', 'mysql2');
-  const wanted = (JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as { version: string }).version;
-  const installed = existsSync(join(target, 'lib', 'connection.js'))
-    ? (JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as { version: string }).version
-    : undefined;
-  if (installed !== wanted) {
-    const staging = `${target}.${process.pid}.tmp`;
-    rmSync(staging, { recursive: true, force: true });
-    cpSync(source, staging, { recursive: true });
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
-  }
-  return wanted;
+  return installPackageCopy('mysql2_2', fixture('mysql', 'v2', 'node_modules', 'mysql2'));
 }
 
 /**
@@ -123,69 +84,15 @@ function installMysql2v2(): string {
  * last step's span; control runs start plain `node` with the app's tracer stand-in, so ddtrace-run is never
  * loaded.
  */
-async function runFixture(app: string, mode: StartMode, port: number, env: Record<string, string> = {}): Promise<AppRun> {
+function runFixture(app: string, mode: StartMode, port: number, env: Record<string, string> = {}): Promise<AppRun> {
   const traced = mode !== 'none';
-  const agent = traced ? await TestAgent.start() : undefined;
-  try {
-    const handle = runApp(app, {
-      mode,
-      agent,
-      env: { CLOSED_PORT: String(port), MYSQL_HOST: HOST, MYSQL_PORT: String(PORT), DD_SERVICE: SERVICE, ...(traced ? {} : { APP_NO_TRACER: '1' }), ...env },
-      timeoutMs: 60_000,
-    });
-    const { code } = await handle.exit;
-    const result = /^RESULT (.*)$/m.exec(handle.stdout);
-    if (code !== 0 || result === null) {
-      throw new Error(`fixture ${app} (${mode}) failed with code ${code}\n--- stdout\n${handle.stdout}\n--- stderr\n${handle.stderr}`);
-    }
-    const results = JSON.parse(result[1]) as Record<string, unknown>;
-    const last = 'mysql' in (results.resolved as object) ? 'm1.refused.after' : 'm2.refused.after';
-    const spans = agent ? await agent.waitForSpans((s) => s.some((x) => x.name === last), 10_000) : [];
-    if (agent) assert.deepEqual(agent.violations, [], 'the agent must accept every payload');
-    return { results, stderr: handle.stderr, spans };
-  } finally {
-    await agent?.close();
-  }
-}
-
-const BASE_META = new Set(['language', 'runtime-id', 'version', 'env']);
-const SAMPLING_METRICS = new Set(['process_id', '_sampling_priority_v1', '_dd.agent_psr', '_dd.rule_psr', '_dd.limit_psr']);
-
-/** A span's meta without the tags every span carries (checked elsewhere). */
-function ownMeta(span: DecodedSpan): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(span.meta)) if (!BASE_META.has(k) && !k.startsWith('_dd.p.')) out[k] = v;
-  return out;
-}
-
-/** A span's metrics without the process and sampling ones. */
-function ownMetrics(span: DecodedSpan): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(span.metrics)) if (!SAMPLING_METRICS.has(k)) out[k] = v;
-  return out;
-}
-
-function end(span: DecodedSpan): bigint {
-  return span.start + BigInt(span.duration);
-}
-
-/** Lookups over one run's spans. */
-class SpanSet {
-  constructor(readonly spans: DecodedSpan[]) {}
-
-  one(name: string): DecodedSpan {
-    const found = this.spans.filter((s) => s.name === name);
-    assert.equal(found.length, 1, `expected one span named ${name}, got ${found.length}`);
-    return found[0];
-  }
-
-  childrenOf(parent: DecodedSpan, name?: string): DecodedSpan[] {
-    return this.spans.filter((s) => s.parent_id === parent.span_id && s.trace_id === parent.trace_id && (name === undefined || s.name === name));
-  }
-
-  named(name: string): DecodedSpan[] {
-    return this.spans.filter((s) => s.name === name);
-  }
+  return runResultApp(app, {
+    mode,
+    env: { CLOSED_PORT: String(port), MYSQL_HOST: HOST, MYSQL_PORT: String(PORT), DD_SERVICE: SERVICE, ...(traced ? {} : { APP_NO_TRACER: '1' }), ...env },
+    timeoutMs: 60_000,
+    lastSpan: (results) => ('mysql' in (results.resolved as object) ? 'm1.refused.after' : 'm2.refused.after'),
+    spanTimeoutMs: 10_000,
+  });
 }
 
 interface Expectation {
@@ -267,7 +174,7 @@ describe('mysql2 and mysql integrations: real apps on MariaDB through the preloa
 
   before(async () => {
     await assertMysqlReachable();
-    port = await closedPort();
+    port = await freePort();
     v2Version = installMysql2v2();
     const latest = (file: string): string => fixture('mysql', 'latest', file);
     const v2 = (file: string): string => fixture('mysql', 'v2', file);

@@ -12,10 +12,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { runApp, fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import type { DecodedSpan } from './helpers/test-agent';
+import { fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import { runResultApp } from './helpers/db-apps';
+import { freePort } from './helpers/ports';
+import { SpanSet, spanEnd as end } from './helpers/span-set';
 
 const DB = {
   host: process.env.PGHOST || '127.0.0.1',
@@ -33,19 +35,6 @@ interface AppRun {
   readonly result: Record<string, unknown>;
   readonly stderr: string;
   readonly spans: DecodedSpan[];
-}
-
-/** A port nothing listens on (bound, then released), shared by the traced and the control run. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Fail (not skip) when the database is down: every test here needs it. */
@@ -89,54 +78,23 @@ function removePg80Dir(): void {
  */
 async function runFixture(app: string, mode: StartMode, port: number, env: Record<string, string> = {}): Promise<AppRun> {
   const traced = mode !== 'none';
-  const agent = traced ? await TestAgent.start() : undefined;
-  try {
-    const handle = runApp(app, {
-      mode,
-      agent,
-      env: { PG_CLOSED_PORT: String(port), DD_SERVICE: SERVICE, ...(traced ? { WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } : {}), ...env },
-    });
-    const { code } = await handle.exit;
-    const out = handle.stdout;
-    const result = /^RESULT (.*)$/m.exec(out);
-    const version = /^PGVERSION (.*)$/m.exec(out);
-    if (code !== 0 || result === null || version === null) {
-      throw new Error(`fixture ${app} (${mode}) failed with code ${code}\n--- stdout\n${out}\n--- stderr\n${handle.stderr}`);
-    }
-    const spans = agent ? await agent.waitForSpans((s) => s.some((x) => x.name === 'scenario.pool-refused')) : [];
-    if (agent) assert.deepEqual(agent.violations, [], 'the agent must accept every payload');
-    return { version: version[1], result: JSON.parse(result[1]) as Record<string, unknown>, stderr: handle.stderr, spans };
-  } finally {
-    await agent?.close();
-  }
+  const run = await runResultApp(app, {
+    mode,
+    env: { PG_CLOSED_PORT: String(port), DD_SERVICE: SERVICE, ...(traced ? { WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } : {}), ...env },
+    mustPrint: [/^PGVERSION (.*)$/m],
+    lastSpan: () => 'scenario.pool-refused',
+  });
+  const version = /^PGVERSION (.*)$/m.exec(run.stdout)![1];
+  return { version, result: run.results, stderr: run.stderr, spans: run.spans };
 }
 
-/** Lookups over one run's spans. */
-class SpanSet {
-  constructor(readonly spans: DecodedSpan[]) {}
-
-  /** The one span called `name` (fails otherwise). */
-  one(name: string): DecodedSpan {
-    const found = this.spans.filter((s) => s.name === name);
-    assert.equal(found.length, 1, `expected one span named ${name}, got ${found.length}`);
-    return found[0];
-  }
-
-  /** The spans whose parent is `parent`, optionally only those called `name`. */
-  childrenOf(parent: DecodedSpan, name?: string): DecodedSpan[] {
-    return this.spans.filter((s) => s.parent_id === parent.span_id && s.trace_id === parent.trace_id && (name === undefined || s.name === name));
-  }
-
+/** Lookups over one run's spans, and the pg checks made of them. */
+class PgSpanSet extends SpanSet {
   /** The one `pg.query` span made inside custom span `parentName`. */
   queryIn(parentName: string): DecodedSpan {
     const queries = this.childrenOf(this.one(parentName), 'pg.query');
     assert.equal(queries.length, 1, `expected one pg.query under ${parentName}, got ${queries.length}`);
     return queries[0];
-  }
-
-  /** Every span of the trace `span` belongs to. */
-  traceOf(span: DecodedSpan): DecodedSpan[] {
-    return this.spans.filter((s) => s.trace_id === span.trace_id);
   }
 
   /** Assert that `childName` is a child of `parentName` (not of the query span it followed). */
@@ -146,10 +104,6 @@ class SpanSet {
     assert.equal(child.trace_id, parent.trace_id, `${childName} must be in ${parentName}'s trace`);
     assert.equal(child.parent_id, parent.span_id, `${childName} must be a child of ${parentName}`);
   }
-}
-
-function end(span: DecodedSpan): bigint {
-  return span.start + BigInt(span.duration);
 }
 
 /** The tags every pg.query span to the test database carries. */
@@ -189,14 +143,14 @@ describe('pg integration in a preloaded app', function () {
       describe(`${variant.label}, ${format.label}`, () => {
         let traced: AppRun;
         let control: AppRun;
-        let set: SpanSet;
+        let set: PgSpanSet;
         let port: number;
 
         before(async () => {
           const app = join(variant.dir(), format.file);
-          port = await closedPort();
+          port = await freePort();
           [traced, control] = await Promise.all([runFixture(app, format.mode, port), runFixture(app, 'none', port)]);
-          set = new SpanSet(traced.spans);
+          set = new PgSpanSet(traced.spans);
         });
 
         it('loads the expected pg through the real hook', () => {
@@ -349,8 +303,8 @@ describe('pg integration in a preloaded app', function () {
   describe('configuration through the environment', () => {
     for (const variant of VARIANTS) {
       it(`DD_SERVICE_MAPPING=pg:orders-db names the service (${variant.label})`, async () => {
-        const run = await runFixture(join(variant.dir(), 'app.cjs'), 'require', await closedPort(), { DD_SERVICE_MAPPING: 'pg:orders-db' });
-        const set = new SpanSet(run.spans);
+        const run = await runFixture(join(variant.dir(), 'app.cjs'), 'require', await freePort(), { DD_SERVICE_MAPPING: 'pg:orders-db' });
+        const set = new PgSpanSet(run.spans);
         const queries = run.spans.filter((s) => s.name === 'pg.query');
         assert.equal(queries.length, 23);
         for (const span of queries) {
@@ -360,7 +314,7 @@ describe('pg integration in a preloaded app', function () {
       });
 
       it(`DD_TRACE_PG_ENABLED=false: no pg span, the app works the same (${variant.label})`, async () => {
-        const port = await closedPort();
+        const port = await freePort();
         const app = join(variant.dir(), 'app.cjs');
         const [off, control] = await Promise.all([
           runFixture(app, 'require', port, { DD_TRACE_PG_ENABLED: 'false' }),

@@ -13,11 +13,11 @@
  * patched; both are checked.
  */
 import * as assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import { fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import { assertServerReachable, installPackageCopy, runResultApp, versionOf, type ResultAppRun } from './helpers/db-apps';
+import { freePort } from './helpers/ports';
+import { oneNamed as one, ownMeta, ownMetrics } from './helpers/span-set';
 
 const HOST = process.env.REDIS_HOST || '127.0.0.1';
 const PORT = Number(process.env.REDIS_PORT || 6379);
@@ -139,61 +139,24 @@ function nodeRedisSteps(p: string, withPool: boolean): Step[] {
   return steps;
 }
 
-/** What one run of the fixture gave. */
-interface AppRun {
+/** What one run of the fixture gave, and the prefix of the keys it used. */
+interface AppRun extends ResultAppRun {
   readonly prefix: string;
-  readonly results: Record<string, unknown>;
-  readonly stderr: string;
-  readonly spans: DecodedSpan[];
-}
-
-/** A port nothing listens on (bound, then released), shared by every run so the error messages match. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Fail (not skip) when Redis is down: every test here needs it. */
 function assertRedisReachable(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(PORT, HOST);
-    socket.setTimeout(3000);
-    const fail = (why: string): void => {
-      socket.destroy();
-      reject(new Error(`Redis is not reachable at ${HOST}:${PORT} (${why}); the redis tests need it`));
-    };
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.end();
-      if (data.toString().startsWith('+PONG')) resolve();
-      else fail(`answered ${JSON.stringify(data.toString())} to PING`);
-    });
-    socket.once('timeout', () => fail('timed out'));
-    socket.once('error', (err) => fail(err.message));
+  return assertServerReachable({
+    host: HOST,
+    port: PORT,
+    unreachable: (why) => `Redis is not reachable at ${HOST}:${PORT} (${why}); the redis tests need it`,
+    ping: { send: 'PING\r\n', answer: '+PONG' },
   });
-}
-
-function versionOf(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Install a copy of `node_modules/<alias>` as `test/fixtures/redis/v4/node_modules/<name>`. Idempotent. */
 function installAs(alias: string, name: string): void {
-  const source = join(ROOT, 'node_modules', alias);
-  const target = fixture('redis', 'v4', 'node_modules', name);
-  if (existsSync(join(target, 'package.json')) && versionOf(target) === versionOf(source)) return;
-  const staging = `${target}.${process.pid}.tmp`;
-  rmSync(staging, { recursive: true, force: true });
-  cpSync(source, staging, { recursive: true });
-  rmSync(target, { recursive: true, force: true });
-  renameSync(staging, target);
+  installPackageCopy(alias, fixture('redis', 'v4', 'node_modules', name));
 }
 
 let runCount = 0;
@@ -205,56 +168,22 @@ let runCount = 0;
 async function runFixture(app: string, mode: StartMode, port: number, env: Record<string, string> = {}): Promise<AppRun> {
   const traced = mode !== 'none';
   const prefix = `ddtr-${process.pid}-${++runCount}:`;
-  const agent = traced ? await TestAgent.start() : undefined;
-  try {
-    const handle = runApp(app, {
-      mode,
-      agent,
-      env: {
-        CLOSED_PORT: String(port),
-        REDIS_HOST: HOST,
-        REDIS_PORT: String(PORT),
-        KEY_PREFIX: prefix,
-        DD_SERVICE: SERVICE,
-        ...(traced ? {} : { APP_NO_TRACER: '1' }),
-        ...env,
-      },
-      timeoutMs: 60_000,
-    });
-    const { code } = await handle.exit;
-    const result = /^RESULT (.*)$/m.exec(handle.stdout);
-    if (code !== 0 || result === null) {
-      throw new Error(`fixture ${app} (${mode}) failed with code ${code}\n--- stdout\n${handle.stdout}\n--- stderr\n${handle.stderr}`);
-    }
-    const results = JSON.parse(result[1]) as Record<string, unknown>;
-    const last = 'nr.pool.1' in results ? 'nr.pool.3.after' : 'nr.refused.after';
-    const spans = agent ? await agent.waitForSpans((s) => s.some((x) => x.name === last), 10_000) : [];
-    if (agent) assert.deepEqual(agent.violations, [], 'the agent must accept every payload');
-    return { prefix, results, stderr: handle.stderr, spans };
-  } finally {
-    await agent?.close();
-  }
-}
-
-const BASE_META = new Set(['language', 'runtime-id', 'version', 'env']);
-const SAMPLING_METRICS = new Set(['process_id', '_sampling_priority_v1', '_dd.agent_psr', '_dd.rule_psr', '_dd.limit_psr']);
-
-function ownMeta(span: DecodedSpan): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(span.meta)) if (!BASE_META.has(k) && !k.startsWith('_dd.p.')) out[k] = v;
-  return out;
-}
-
-function ownMetrics(span: DecodedSpan): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(span.metrics)) if (!SAMPLING_METRICS.has(k)) out[k] = v;
-  return out;
-}
-
-function one(spans: DecodedSpan[], name: string): DecodedSpan {
-  const found = spans.filter((s) => s.name === name);
-  assert.equal(found.length, 1, `expected one span named ${name}, got ${found.length}`);
-  return found[0];
+  const run = await runResultApp(app, {
+    mode,
+    env: {
+      CLOSED_PORT: String(port),
+      REDIS_HOST: HOST,
+      REDIS_PORT: String(PORT),
+      KEY_PREFIX: prefix,
+      DD_SERVICE: SERVICE,
+      ...(traced ? {} : { APP_NO_TRACER: '1' }),
+      ...env,
+    },
+    timeoutMs: 60_000,
+    lastSpan: (results) => ('nr.pool.1' in results ? 'nr.pool.3.after' : 'nr.refused.after'),
+    spanTimeoutMs: 10_000,
+  });
+  return { prefix, ...run };
 }
 
 interface Expectation {
@@ -351,7 +280,7 @@ describe('ioredis and node-redis integrations: real apps on Redis through the pr
 
   before(async () => {
     await assertRedisReachable();
-    port = await closedPort();
+    port = await freePort();
     installAs('ioredis4', 'ioredis');
     installAs('redis4', 'redis');
     const latest = (file: string): string => fixture('redis', 'latest', file);
