@@ -6,17 +6,15 @@
  * instrumenter applies them. End-to-end behaviour through the preloader is in mysql-app.test.ts.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
-import type { PatchContext } from '../integrations/types';
 import { patchMysql2Connection, patchMysql2Pool } from '../integrations/mysql/mysql2';
 import { patchMysqlConnection, patchMysqlPool } from '../integrations/mysql/mysql';
 import { hooks } from '../integrations/mysql/hooks';
 import { Instrumenter, hookKey } from '../lib/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
-import { ROOT } from './helpers/run-app';
+import { freshCopy } from './helpers/fresh-copy';
+import { makeTestContext, resetTestContext, type TestContext } from './helpers/patch-context';
+import { fakePackageDirs } from './helpers/package-dirs';
 
 const CONFIG = { host: process.env.MYSQL_HOST || '127.0.0.1', port: Number(process.env.MYSQL_PORT || 3306), user: 'root', database: 'test' };
 
@@ -25,55 +23,6 @@ interface ConnectionLike {
   query(sql: string, values?: unknown, cb?: Callback): unknown;
   execute?(sql: string, values?: unknown, cb?: Callback): unknown;
   end(cb?: () => void): void;
-}
-
-/**
- * Load `files` (paths inside `node_modules/<dir>`, main file first) as a copy of their own: the require
- * cache is emptied of the package for the load and put back afterwards, so the rest of the suite keeps its
- * copy and these patches stay on this one.
- */
-function freshCopy(dir: string, files: string[]): unknown[] {
-  const base = join(ROOT, 'node_modules', dir);
-  const prefix = base + sep;
-  const saved = new Map<string, NodeModule>();
-  for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(prefix)) {
-      saved.set(key, require.cache[key]!);
-      delete require.cache[key];
-    }
-  }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const loaded = files.map((file) => require(join(base, file)) as unknown);
-  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
-  for (const [key, mod] of saved) require.cache[key] = mod;
-  return loaded;
-}
-
-/** A hand-made PatchContext around a real tracer, with switches the tests turn. */
-interface TestContext extends PatchContext {
-  on: boolean;
-  throwInSettings: boolean;
-  readonly failures: unknown[];
-}
-
-function makeContext(tracer: Tracer, integration: string): TestContext {
-  const ctx: TestContext = {
-    tracer,
-    integration,
-    version: undefined,
-    on: true,
-    throwInSettings: false,
-    failures: [],
-    settings() {
-      if (ctx.throwInSettings) throw new Error('settings exploded');
-      return tracer.integrationSettings(integration);
-    },
-    active: () => ctx.on,
-    fail(err) {
-      ctx.failures.push(err);
-    },
-  };
-  return ctx;
 }
 
 function query(conn: ConnectionLike, sql: string, values?: unknown[]): Promise<{ rows: unknown; self: unknown; returned: unknown }> {
@@ -107,27 +56,23 @@ const owner = (Connection: { prototype: object }): Record<string, Function> => {
   return o as Record<string, Function>;
 };
 
+/** mysql2 (2.x and 3.x alike) from `node_modules/<dir>`. */
+function mysql2Driver(label: string, dir: string): Driver {
+  return {
+    label,
+    dir,
+    integration: 'mysql2',
+    files: ['index.js', 'lib/connection.js', 'lib/pool.js'],
+    connect: (loaded) => (loaded[0] as { createConnection(config: object): ConnectionLike }).createConnection(CONFIG),
+    patchConnection: patchMysql2Connection,
+    patchPool: patchMysql2Pool,
+    queryOwner: owner,
+  };
+}
+
 const DRIVERS: Driver[] = [
-  {
-    label: 'mysql2 3.x',
-    dir: 'mysql2',
-    integration: 'mysql2',
-    files: ['index.js', 'lib/connection.js', 'lib/pool.js'],
-    connect: (loaded) => (loaded[0] as { createConnection(config: object): ConnectionLike }).createConnection(CONFIG),
-    patchConnection: patchMysql2Connection,
-    patchPool: patchMysql2Pool,
-    queryOwner: owner,
-  },
-  {
-    label: 'mysql2 2.x',
-    dir: 'mysql2_2',
-    integration: 'mysql2',
-    files: ['index.js', 'lib/connection.js', 'lib/pool.js'],
-    connect: (loaded) => (loaded[0] as { createConnection(config: object): ConnectionLike }).createConnection(CONFIG),
-    patchConnection: patchMysql2Connection,
-    patchPool: patchMysql2Pool,
-    queryOwner: owner,
-  },
+  mysql2Driver('mysql2 3.x', 'mysql2'),
+  mysql2Driver('mysql2 2.x', 'mysql2_2'),
   {
     label: 'mysql 2.x',
     dir: 'mysql',
@@ -162,7 +107,7 @@ for (const driver of DRIVERS) {
       if (typeof proto.execute === 'function') originals.execute = proto.execute;
       originals.getConnection = Pool.prototype.getConnection;
       ({ tracer, exporter } = captureTracer({ service: 'unit' }));
-      ctx = makeContext(tracer, driver.integration);
+      ctx = makeTestContext(tracer, driver.integration);
       driver.patchConnection(Connection, ctx);
       driver.patchPool(Pool, ctx);
       conn = driver.connect(loaded);
@@ -175,12 +120,7 @@ for (const driver of DRIVERS) {
 
     after(() => new Promise<void>((resolve) => (conn ? conn.end(() => resolve()) : resolve())));
 
-    beforeEach(() => {
-      exporter.chunks.length = 0;
-      ctx.on = true;
-      ctx.throwInSettings = false;
-      ctx.failures.length = 0;
-    });
+    beforeEach(() => resetTestContext(ctx, exporter));
 
     it('wrapped methods keep their name and length; patching twice wraps once', () => {
       const proto = driver.queryOwner(Connection);
@@ -268,18 +208,7 @@ for (const driver of DRIVERS) {
 }
 
 describe('mysql hooks: version ranges, as the real instrumenter applies them', () => {
-  const dirs: string[] = [];
-
-  function packageDir(version: string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'ddtr-mysql-'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version }));
-    dirs.push(dir);
-    return dir;
-  }
-
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const packageDir = fakePackageDirs('ddtr-mysql-');
 
   const cases: Array<[string, string, string, boolean]> = [
     ['mysql2', 'lib/connection.js', '1.7.0', false],

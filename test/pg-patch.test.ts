@@ -8,14 +8,16 @@
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
-import type { PatchContext } from '../integrations/types';
+import { join } from 'node:path';
 import { patchPg } from '../integrations/pg/patch';
 import { hooks } from '../integrations/pg/hooks';
 import { Instrumenter } from '../lib/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
 import type { Span } from '../lib/span';
+import { ROOT } from './helpers/run-app';
+import { freshCopy as freshPackageCopy } from './helpers/fresh-copy';
+import { makeTestContext, resetTestContext, type TestContext } from './helpers/patch-context';
 
 /** The test database (trust auth); PG* variables override, as node-postgres reads them. */
 const DB = {
@@ -45,48 +47,8 @@ interface PgLike {
  * require cache is put back afterwards, so the rest of the suite keeps its copy.
  */
 function freshCopy(pkg: string): { pg: PgLike; baseDir: string } {
-  const baseDir = dirname(require.resolve(`${pkg}/package.json`));
-  const prefix = baseDir + sep;
-  const saved = new Map<string, NodeModule>();
-  for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(prefix)) {
-      saved.set(key, require.cache[key]!);
-      delete require.cache[key];
-    }
-  }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const pg = require(pkg) as PgLike;
-  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
-  for (const [key, mod] of saved) require.cache[key] = mod;
-  return { pg, baseDir };
-}
-
-/** A hand-made PatchContext around a real tracer, with switches the tests turn. */
-interface TestContext extends PatchContext {
-  on: boolean;
-  throwInSettings: boolean;
-  readonly failures: unknown[];
-}
-
-function makeContext(tracer: Tracer, version: string): TestContext {
-  const ctx: TestContext = {
-    tracer,
-    integration: 'pg',
-    version,
-    on: true,
-    throwInSettings: false,
-    failures: [],
-    settings() {
-      if (ctx.throwInSettings) throw new Error('settings exploded');
-      return tracer.integrationSettings('pg');
-    },
-    active: () => ctx.on,
-    fail(err) {
-      ctx.failures.push(err);
-      ctx.on = false;
-    },
-  };
-  return ctx;
+  const [pg] = freshPackageCopy(pkg, ['.']) as [PgLike];
+  return { pg, baseDir: join(ROOT, 'node_modules', pkg) };
 }
 
 async function assertReachable(pg: PgLike): Promise<void> {
@@ -122,7 +84,7 @@ for (const pkg of ['pg', 'pg8_0']) {
       originalQuery = pg.Client.prototype.query;
       originalConnect = pg.Pool.prototype.connect;
       ({ tracer, exporter } = captureTracer({ service: 'unit' }));
-      ctx = makeContext(tracer, version);
+      ctx = makeTestContext(tracer, 'pg', { version, failTurnsOff: true });
       patchPg(pg, ctx);
       client = new pg.Client(DB);
       await client.connect();
@@ -132,12 +94,7 @@ for (const pkg of ['pg', 'pg8_0']) {
       await client?.end();
     });
 
-    beforeEach(() => {
-      exporter.chunks.length = 0;
-      ctx.on = true;
-      ctx.throwInSettings = false;
-      ctx.failures.length = 0;
-    });
+    beforeEach(() => resetTestContext(ctx, exporter));
 
     it('wraps Client#query and Pool#connect once, keeping their name and length', () => {
       const query = pg.Client.prototype.query;

@@ -11,15 +11,16 @@
 import * as assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { PatchContext } from '../integrations/types';
 import { patchIoredis } from '../integrations/redis/ioredis';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
-import { ROOT } from './helpers/run-app';
+import { freePorts } from './helpers/ports';
+import { freshCopy } from './helpers/fresh-copy';
+import { makeTestContext, type TestContext } from './helpers/patch-context';
+import { unhandledReports } from './helpers/unhandled-rejections';
 
 const HOST = '127.0.0.1';
 const run = promisify(execFile);
@@ -30,27 +31,6 @@ interface ClusterNode {
   readonly busPort: number;
   readonly process: ChildProcess;
   id: string;
-}
-
-/** `count` ports nothing listens on (all bound at once, so they differ, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, resolve);
-      });
-      const address = server.address();
-      ports.push(typeof address === 'object' && address !== null ? address.port : 0);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
 }
 
 /** Run a Redis command on one node with redis-cli; its reply, trimmed. */
@@ -115,23 +95,6 @@ async function moveSlot(slot: number, from: ClusterNode, to: ClusterNode): Promi
   assert.equal(await cli(from.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id), 'OK');
 }
 
-/** Load `node_modules/<dir>/built/index.js` as a copy of its own (see redis-patch.test.ts). */
-function freshIoredis(dir: string): IoredisModule {
-  const prefix = join(ROOT, 'node_modules', dir) + sep;
-  const saved = new Map<string, NodeModule>();
-  for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(prefix)) {
-      saved.set(key, require.cache[key]!);
-      delete require.cache[key];
-    }
-  }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const loaded = require(join(prefix, 'built', 'index.js')) as IoredisModule;
-  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
-  for (const [key, mod] of saved) require.cache[key] = mod;
-  return loaded;
-}
-
 interface ClusterClient {
   /** ioredis's slot table: for each slot, the `host:port` keys of its nodes, master first. */
   readonly slots: Array<string[] | undefined>;
@@ -144,40 +107,6 @@ interface ClusterClient {
 }
 type IoredisModule = { Cluster: new (nodes: object[], options?: object) => ClusterClient; ReplyError: Function };
 
-/** What `unhandledRejection` reported of the promise `fire()` returned (see redis-patch.test.ts). */
-async function unhandledReports(fire: () => Promise<unknown>, after: () => Promise<unknown>): Promise<Array<{ reason: unknown; samePromise: boolean }>> {
-  const saved = process.listeners('unhandledRejection');
-  process.removeAllListeners('unhandledRejection');
-  const seen: Array<{ reason: unknown; samePromise: boolean }> = [];
-  let fired: Promise<unknown> | undefined;
-  const listener = (reason: unknown, promise: Promise<unknown>): void => {
-    seen.push({ reason, samePromise: promise === fired });
-  };
-  process.on('unhandledRejection', listener);
-  try {
-    fired = fire();
-    await after();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('unhandledRejection', listener);
-    for (const l of saved) process.on('unhandledRejection', l);
-  }
-  return seen;
-}
-
-function context(tracer: Tracer): PatchContext & { readonly failures: unknown[] } {
-  const failures: unknown[] = [];
-  return {
-    tracer,
-    integration: 'ioredis',
-    version: undefined,
-    failures,
-    settings: () => tracer.integrationSettings('ioredis'),
-    active: () => true,
-    fail: (err) => failures.push(err),
-  };
-}
-
 function commandSpans(exporter: CaptureExporter, raw: string): ReturnType<CaptureExporter['spans']> {
   return exporter.spans().filter((s) => s.name === 'redis.command' && s.meta['redis.raw_command'] === raw);
 }
@@ -189,7 +118,7 @@ describe('ioredis Cluster, on a real two-node Redis Cluster', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ddtr-redis-cluster-'));
-    const [a, b, busA, busB] = await freePorts(4);
+    const [a, b, busA, busB] = await freePorts(4, HOST);
     nodes.push(await startNode(dir, a, busA), await startNode(dir, b, busB));
     for (const node of nodes) node.id = await cli(node.port, 'CLUSTER', 'MYID');
     assert.equal(await cli(nodes[0].port, 'CLUSTER', 'ADDSLOTSRANGE', 0, 8191), 'OK');
@@ -214,14 +143,14 @@ describe('ioredis Cluster, on a real two-node Redis Cluster', function () {
       let ioredis: IoredisModule;
       let tracer: Tracer;
       let exporter: CaptureExporter;
-      let ctx: ReturnType<typeof context>;
+      let ctx: TestContext;
       let cluster: ClusterClient;
       const key = `ddtr-cluster-${moduleDir}-${process.pid}`;
 
       before(async () => {
-        ioredis = freshIoredis(moduleDir);
+        [ioredis] = freshCopy(moduleDir, ['built/index.js']) as [IoredisModule];
         ({ tracer, exporter } = captureTracer({ service: 'unit' }));
-        ctx = context(tracer);
+        ctx = makeTestContext(tracer, 'ioredis');
         patchIoredis(ioredis, ctx);
         cluster = new ioredis.Cluster([{ host: HOST, port: nodes[0].port }], { clusterRetryStrategy: () => null });
         await new Promise<void>((resolve, reject) => {

@@ -8,64 +8,28 @@
  * redis-app.test.ts.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
-import type { PatchContext } from '../integrations/types';
 import { patchIoredis } from '../integrations/redis/ioredis';
 import { patchCommandsQueue, patchSocket } from '../integrations/redis/node-redis';
 import { hooks } from '../integrations/redis/hooks';
 import { Instrumenter, hookKey } from '../lib/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
-import { ROOT } from './helpers/run-app';
+import { freshCopy } from './helpers/fresh-copy';
+import { makeTestContext, resetTestContext, type TestContext } from './helpers/patch-context';
+import { unhandledReports } from './helpers/unhandled-rejections';
+import { fakePackageDirs } from './helpers/package-dirs';
 
 const HOST = process.env.REDIS_HOST || '127.0.0.1';
 const PORT = Number(process.env.REDIS_PORT || 6379);
 const KEY = `ddtr-patch-${process.pid}`;
 
-/** Load `files` of `node_modules/<dir>` as a copy of their own (see mysql-patch.test.ts). */
-function freshCopy(dir: string, files: string[]): unknown[] {
-  const base = join(ROOT, 'node_modules', dir);
-  const prefix = base + sep;
-  const saved = new Map<string, NodeModule>();
-  for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(prefix)) {
-      saved.set(key, require.cache[key]!);
-      delete require.cache[key];
-    }
+/** Run a client's first commands; when they fail, fail (not skip) saying Redis is down. */
+async function reachRedis(first: () => Promise<unknown>): Promise<void> {
+  try {
+    await first();
+  } catch (err) {
+    throw new Error(`Redis is not reachable at ${HOST}:${PORT} (${(err as Error).message}); the redis tests need it`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const loaded = files.map((file) => require(join(base, file)) as unknown);
-  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
-  for (const [key, mod] of saved) require.cache[key] = mod;
-  return loaded;
-}
-
-interface TestContext extends PatchContext {
-  on: boolean;
-  throwInSettings: boolean;
-  readonly failures: unknown[];
-}
-
-function makeContext(tracer: Tracer, integration: string): TestContext {
-  const ctx: TestContext = {
-    tracer,
-    integration,
-    version: undefined,
-    on: true,
-    throwInSettings: false,
-    failures: [],
-    settings() {
-      if (ctx.throwInSettings) throw new Error('settings exploded');
-      return tracer.integrationSettings(integration);
-    },
-    active: () => ctx.on,
-    fail(err) {
-      ctx.failures.push(err);
-    },
-  };
-  return ctx;
 }
 
 function redisSpans(exporter: CaptureExporter): Array<{ resource: string; raw: string; parentId: bigint; error: number; host?: string; port?: number; db?: string }> {
@@ -81,38 +45,6 @@ function redisSpans(exporter: CaptureExporter): Array<{ resource: string; raw: s
       port: s.metrics['network.destination.port'],
       db: s.meta['db.name'],
     }));
-}
-
-/** What `unhandledRejection` reported of the promise `fire()` returned. */
-interface UnhandledReport {
-  readonly reason: unknown;
-  readonly samePromise: boolean;
-}
-
-/**
- * Call `fire()` (a failing command whose promise nobody handles) and return what `unhandledRejection`
- * listeners were told once `after()` (a later command on the same connection: replies come in order)
- * has answered and Node has had its turn to report unhandled rejections. Mocha's own listeners are set
- * aside meanwhile, so the report does not fail the test run.
- */
-async function unhandledReports(fire: () => Promise<unknown>, after: () => Promise<unknown>): Promise<UnhandledReport[]> {
-  const saved = process.listeners('unhandledRejection');
-  process.removeAllListeners('unhandledRejection');
-  const seen: UnhandledReport[] = [];
-  let fired: Promise<unknown> | undefined;
-  const listener = (reason: unknown, promise: Promise<unknown>): void => {
-    seen.push({ reason, samePromise: promise === fired });
-  };
-  process.on('unhandledRejection', listener);
-  try {
-    fired = fire();
-    await after();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('unhandledRejection', listener);
-    for (const l of saved) process.on('unhandledRejection', l);
-  }
-  return seen;
 }
 
 interface IoredisClient {
@@ -140,14 +72,10 @@ for (const dir of ['ioredis', 'ioredis4']) {
       [Redis] = freshCopy(dir, ['built/index.js']) as [IoredisClass];
       originalSendCommand = Redis.prototype.sendCommand;
       ({ tracer, exporter } = captureTracer({ service: 'unit' }));
-      ctx = makeContext(tracer, 'ioredis');
+      ctx = makeTestContext(tracer, 'ioredis');
       patchIoredis(Redis, ctx);
       client = new Redis({ host: HOST, port: PORT, db: 3, maxRetriesPerRequest: 1, retryStrategy: () => null });
-      try {
-        await client.set(KEY, 'v');
-      } catch (err) {
-        throw new Error(`Redis is not reachable at ${HOST}:${PORT} (${(err as Error).message}); the redis tests need it`);
-      }
+      await reachRedis(() => client.set(KEY, 'v'));
     });
 
     after(async () => {
@@ -155,12 +83,7 @@ for (const dir of ['ioredis', 'ioredis4']) {
       await client?.quit();
     });
 
-    beforeEach(() => {
-      exporter.chunks.length = 0;
-      ctx.on = true;
-      ctx.throwInSettings = false;
-      ctx.failures.length = 0;
-    });
+    beforeEach(() => resetTestContext(ctx, exporter));
 
     it('sendCommand keeps its name and length; patching twice wraps once', () => {
       const wrapped = Redis.prototype.sendCommand;
@@ -272,17 +195,15 @@ for (const { dir, queueArgs } of NODE_REDIS) {
       OriginalSocket = socketModule.default;
       originalAddCommand = OriginalQueue.prototype.addCommand!;
       ({ tracer, exporter } = captureTracer({ service: 'unit' }));
-      ctx = makeContext(tracer, 'redis');
+      ctx = makeTestContext(tracer, 'redis');
       patchCommandsQueue(queueModule, ctx);
       patchSocket(socketModule, ctx);
       client = main.createClient({ url: `redis://${HOST}:${PORT}/4`, socket: { reconnectStrategy: false } });
       client.on('error', () => undefined);
-      try {
+      await reachRedis(async () => {
         await client.connect();
         await client.set(KEY, 'v');
-      } catch (err) {
-        throw new Error(`Redis is not reachable at ${HOST}:${PORT} (${(err as Error).message}); the redis tests need it`);
-      }
+      });
     });
 
     after(async () => {
@@ -290,12 +211,7 @@ for (const { dir, queueArgs } of NODE_REDIS) {
       await client?.quit();
     });
 
-    beforeEach(() => {
-      exporter.chunks.length = 0;
-      ctx.on = true;
-      ctx.throwInSettings = false;
-      ctx.failures.length = 0;
-    });
+    beforeEach(() => resetTestContext(ctx, exporter));
 
     it('the replaced classes build exactly the original objects, and keep name, length, statics and subclassing', () => {
       for (const [Replacement, Original] of [
@@ -362,18 +278,7 @@ for (const { dir, queueArgs } of NODE_REDIS) {
 }
 
 describe('redis hooks: version ranges, as the real instrumenter applies them', () => {
-  const dirs: string[] = [];
-
-  function packageDir(version: string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'ddtr-redis-'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version }));
-    dirs.push(dir);
-    return dir;
-  }
-
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const packageDir = fakePackageDirs('ddtr-redis-');
 
   const cases: Array<[string, string | undefined, string, boolean]> = [
     ['ioredis', undefined, '3.2.2', false],
