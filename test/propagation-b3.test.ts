@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict';
-import { resetLogState, setDebug, setLogSink, type LogSink } from '../lib/log';
 import { extractMulti, extractSingle, injectMulti, injectSingle } from '../lib/propagation/b3';
-import type { Carrier, PropagatedContext } from '../lib/types';
+import type { Carrier } from '../lib/types';
+import { captureLogLines } from './helpers/log-lines';
+import { contextMaker } from './helpers/propagation';
 
-function ctx(over: Partial<PropagatedContext> = {}): PropagatedContext {
-  return {
-    traceId: 0xa3ce929d0e0e4736n,
-    traceIdHigh: '',
-    spanId: 0x00f067aa0ba902b7n,
-    samplingPriority: 1,
-    origin: undefined,
-    propagatedTags: {},
-    tracestate: undefined,
-    ...over,
-  };
-}
+const ctx = contextMaker({ traceId: 0xa3ce929d0e0e4736n, spanId: 0x00f067aa0ba902b7n });
 
 describe('propagation: b3', () => {
-  let lines: string[];
-  let previous: LogSink;
-  beforeEach(() => {
-    lines = [];
-    previous = setLogSink((l) => lines.push(l));
-    setDebug(true);
-    resetLogState();
-  });
-  afterEach(() => {
-    setLogSink(previous);
-    setDebug(false);
-  });
+  const lines = captureLogLines({ debug: true });
 
   it('injects multi headers with a 16-hex trace id for 64-bit traces', () => {
     const carrier: Record<string, string> = {};

@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict';
-import { resetLogState, setDebug, setLogSink, type LogSink } from '../lib/log';
 import { extract, inject, MAX_TAGS_HEADER_LENGTH } from '../lib/propagation/datadog';
-import type { Carrier, PropagatedContext } from '../lib/types';
+import type { Carrier } from '../lib/types';
+import { captureLogLines } from './helpers/log-lines';
+import { contextMaker } from './helpers/propagation';
 
-function ctx(over: Partial<PropagatedContext> = {}): PropagatedContext {
-  return {
-    traceId: 1234567890123456789n,
-    traceIdHigh: '',
-    spanId: 987654321n,
-    samplingPriority: 1,
-    origin: undefined,
-    propagatedTags: {},
-    tracestate: undefined,
-    ...over,
-  };
-}
+const ctx = contextMaker({ traceId: 1234567890123456789n, spanId: 987654321n });
 
 describe('propagation: datadog', () => {
-  let lines: string[];
-  let previous: LogSink;
-  beforeEach(() => {
-    lines = [];
-    previous = setLogSink((l) => lines.push(l));
-    setDebug(true);
-    resetLogState();
-  });
-  afterEach(() => {
-    setLogSink(previous);
-    setDebug(false);
-  });
+  const lines = captureLogLines({ debug: true });
 
   it('injects decimal ids, priority, origin and tags with _dd.p.tid first', () => {
     const carrier: Record<string, string> = {};

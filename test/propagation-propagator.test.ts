@@ -1,36 +1,24 @@
 import assert from 'node:assert/strict';
-import { resetLogState, setDebug, setLogSink, type LogSink } from '../lib/log';
 import { Propagator, parsePropagationStyles, stylesFromEnv, DEFAULT_STYLES } from '../lib/propagation';
-import type { Carrier, PropagatedContext } from '../lib/types';
+import type { Carrier } from '../lib/types';
+import { captureLogLines } from './helpers/log-lines';
+import { contextMaker } from './helpers/propagation';
 
 const TRACE_HIGH = '4bf92f3577b34da6';
 const TRACE_LOW = 0xa3ce929d0e0e4736n;
 
-function ctx(over: Partial<PropagatedContext> = {}): PropagatedContext {
-  return {
-    traceId: TRACE_LOW,
-    traceIdHigh: TRACE_HIGH,
-    spanId: 0x00f067aa0ba902b7n,
-    samplingPriority: 2,
-    origin: 'rum',
-    propagatedTags: { '_dd.p.dm': '-4' },
-    tracestate: 'rojo=00f067aa0ba902b7',
-    ...over,
-  };
-}
+const ctx = contextMaker({
+  traceId: TRACE_LOW,
+  traceIdHigh: TRACE_HIGH,
+  spanId: 0x00f067aa0ba902b7n,
+  samplingPriority: 2,
+  origin: 'rum',
+  propagatedTags: { '_dd.p.dm': '-4' },
+  tracestate: 'rojo=00f067aa0ba902b7',
+});
 
 describe('propagation: Propagator and styles', () => {
-  let lines: string[];
-  let previous: LogSink;
-  beforeEach(() => {
-    lines = [];
-    previous = setLogSink((l) => lines.push(l));
-    resetLogState();
-  });
-  afterEach(() => {
-    setLogSink(previous);
-    setDebug(false);
-  });
+  const lines = captureLogLines({ debug: false });
 
   it('injects every configured style and round-trips through the defaults', () => {
     const p = new Propagator({ inject: DEFAULT_STYLES, extract: DEFAULT_STYLES });

@@ -1,39 +1,17 @@
 import assert from 'node:assert/strict';
-import { resetLogState, setDebug, setLogSink, type LogSink } from '../lib/log';
 import { extract, inject, parseTraceparent } from '../lib/propagation/tracecontext';
 import { MAX_MEMBER_VALUE, splitTracestate, truncateMembers } from '../lib/propagation/tracestate';
-import type { PropagatedContext } from '../lib/types';
+import { captureLogLines } from './helpers/log-lines';
+import { contextMaker } from './helpers/propagation';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
 const TP = (flags = '01', trace = TRACE, span = SPAN, version = '00'): string => `${version}-${trace}-${span}-${flags}`;
 
-function ctx(over: Partial<PropagatedContext> = {}): PropagatedContext {
-  return {
-    traceId: 0xa3ce929d0e0e4736n,
-    traceIdHigh: '4bf92f3577b34da6',
-    spanId: 0x00f067aa0ba902b7n,
-    samplingPriority: 1,
-    origin: undefined,
-    propagatedTags: {},
-    tracestate: undefined,
-    ...over,
-  };
-}
+const ctx = contextMaker({ traceId: 0xa3ce929d0e0e4736n, traceIdHigh: '4bf92f3577b34da6', spanId: 0x00f067aa0ba902b7n });
 
 describe('propagation: tracecontext', () => {
-  let lines: string[];
-  let previous: LogSink;
-  beforeEach(() => {
-    lines = [];
-    previous = setLogSink((l) => lines.push(l));
-    setDebug(true);
-    resetLogState();
-  });
-  afterEach(() => {
-    setLogSink(previous);
-    setDebug(false);
-  });
+  const lines = captureLogLines({ debug: true });
 
   it('decodes the spec example into low/high halves', () => {
     const got = extract({ traceparent: TP() });

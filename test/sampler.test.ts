@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { resetLogState, setLogSink, type LogSink } from '../lib/log';
 import { RateLimiter } from '../lib/rate-limiter';
 import {
   DEFAULT_RATE_LIMIT,
@@ -9,6 +8,7 @@ import {
   sampledByRate,
   samplerOptionsFromEnv,
 } from '../lib/sampler';
+import { captureLogLines } from './helpers/log-lines';
 
 const TWO_64 = 1n << 64n;
 const MAX = TWO_64 - 1n;
@@ -28,14 +28,7 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
 }
 
 describe('sampler', () => {
-  let lines: string[];
-  let previous: LogSink;
-  beforeEach(() => {
-    lines = [];
-    previous = setLogSink((l) => lines.push(l));
-    resetLogState();
-  });
-  afterEach(() => setLogSink(previous));
+  const lines = captureLogLines();
 
   describe('sampledByRate', () => {
     for (const [rate, num, den] of [[0.5, 1n, 2n], [0.25, 1n, 4n], [0.75, 3n, 4n], [0.125, 1n, 8n]] as const) {
