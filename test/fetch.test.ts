@@ -4,58 +4,29 @@
  * http client's do.
  */
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, type AppHandle, type StartMode } from './helpers/run-app';
-import { suppressTracing } from '../lib/scope';
+import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
+import { getJson } from './helpers/http-get';
+import { spansOnceSeen, startListening, uniqueMark, type ListeningApp } from './helpers/http-apps';
+import { freePort } from './helpers/ports';
 
 const APP = fixture('http', 'app.js');
 
-interface Started {
-  app: AppHandle;
-  url: string;
-  port: number;
-}
-
-/** A plain GET from the test process, returning the parsed JSON body; never traced. */
-function getJson<T>(url: string): Promise<T> {
-  return suppressTracing(
-    () =>
-      new Promise<T>((resolve, reject) => {
-        http
-          .get(url, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => (body += chunk));
-            res.on('end', () => {
-              try {
-                resolve(JSON.parse(body) as T);
-              } catch (err) {
-                reject(new Error(`${res.statusCode}: ${body} (${(err as Error).message})`));
-              }
-            });
-          })
-          .on('error', reject);
-      }),
-  );
-}
+type Started = ListeningApp;
 
 let agent: TestAgent;
 
-/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+/** Spans the agent received once `predicate` holds. */
 function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
-  return agent.waitForSpans(predicate, 15000);
+  return spansOnceSeen(agent, predicate);
 }
 
-async function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
-  const app = runApp(APP, { mode, agent, env });
-  const [, port] = await app.waitForOutput(/listening on (\d+)/);
-  return { app, url: `http://127.0.0.1:${port}`, port: Number(port) };
+function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
+  return startListening(APP, { mode, agent, env });
 }
 
 function mark(): string {
-  return `f${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return uniqueMark('f');
 }
 
 function fetchSpan(spans: DecodedSpan[], urlSuffix: string): DecodedSpan | undefined {
@@ -71,10 +42,7 @@ describe('fetch spans (real processes)', function () {
 
   before(async () => {
     agent = await TestAgent.start();
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    closed = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    closed = await freePort();
     down = await start('require', { DD_SERVICE: 'f-down' });
     const env = { DOWNSTREAM: down.url, CLOSED_PORT: String(closed) };
     [traced, plain] = await Promise.all([start('launcher', { ...env, DD_SERVICE: 'f-up' }), start('none', env)]);

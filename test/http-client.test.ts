@@ -3,41 +3,15 @@
  * `http.request`/`http.get`; the same app runs untraced next to it, and both must answer the same.
  */
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, type AppHandle, type StartMode } from './helpers/run-app';
-import { suppressTracing } from '../lib/scope';
+import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
+import { send, type Reply } from './helpers/http-get';
+import { spansOnceSeen, startListening, type ListeningApp } from './helpers/http-apps';
+import { freePort } from './helpers/ports';
 
 const APP = fixture('http', 'app.js');
 
-interface Started {
-  app: AppHandle;
-  url: string;
-  port: number;
-}
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** A plain request from the test process; never traced, even if another test instrumented this process. */
-function send(url: string): Promise<Reply> {
-  return suppressTracing(
-    () =>
-      new Promise<Reply>((resolve, reject) => {
-        http
-          .get(url, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => (body += chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          })
-          .on('error', reject);
-      }),
-  );
-}
+type Started = ListeningApp;
 
 async function sendJson<T>(url: string): Promise<T> {
   const reply = await send(url);
@@ -45,26 +19,15 @@ async function sendJson<T>(url: string): Promise<T> {
   return JSON.parse(reply.body) as T;
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 let agent: TestAgent;
 
-/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+/** Spans the agent received once `predicate` holds. */
 function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
-  return agent.waitForSpans(predicate, 15000);
+  return spansOnceSeen(agent, predicate);
 }
 
-async function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
-  const app = runApp(APP, { mode, agent, env });
-  const [, port] = await app.waitForOutput(/listening on (\d+)/);
-  return { app, url: `http://127.0.0.1:${port}`, port: Number(port) };
+function start(mode: StartMode, env: Record<string, string | undefined>): Promise<Started> {
+  return startListening(APP, { mode, agent, env });
 }
 
 function serverSpanFor(spans: DecodedSpan[], service: string, path: string): DecodedSpan | undefined {
@@ -92,7 +55,7 @@ describe('http client spans (real processes)', function () {
 
   before(async () => {
     agent = await TestAgent.start();
-    closed = await closedPort();
+    closed = await freePort();
     down = await start('require', { DD_SERVICE: 'c-down' });
     const env = { DOWNSTREAM: down.url, CLOSED_PORT: String(closed) };
     [traced, plain] = await Promise.all([start('launcher', { ...env, DD_SERVICE: 'c-up' }), start('none', env)]);
@@ -221,21 +184,8 @@ describe('http client spans (real processes)', function () {
   });
 
   it('callbacks and listeners run in the caller\'s context, also on a reused keep-alive socket and after queueing', async () => {
-    const app = runApp(fixture('http', 'context-app.js'), { mode: 'require', agent, env: { DOWNSTREAM: down.url, DD_SERVICE: 'c-ctx' } });
-    const [, port] = await app.waitForOutput(/listening on (\d+)/);
-    const reply = await suppressTracing(
-      () =>
-        new Promise<string>((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/ctx' }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => resolve(body));
-          });
-          req.on('error', reject);
-          req.end('a request body');
-        }),
-    );
+    const { app, url } = await startListening(fixture('http', 'context-app.js'), { mode: 'require', agent, env: { DOWNSTREAM: down.url, DD_SERVICE: 'c-ctx' } });
+    const reply = (await send(`${url}/ctx`, { method: 'POST', body: 'a request body' })).body;
     const { seen, calls } = JSON.parse(reply) as { seen: Record<string, string>; calls: Array<Record<string, string>> };
     assert.deepEqual(seen, { handler: 'web.request', requestData: 'web.request', requestEnd: 'web.request', afterAwait: 'web.request' });
     assert.equal(calls.length, 4);

@@ -9,56 +9,30 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, type AppHandle, type StartMode } from './helpers/run-app';
+import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
+import { send } from './helpers/http-get';
 import { suppressTracing } from '../lib/scope';
+import { spansOnceSeen, startListening, uniqueMark, type ListeningApp } from './helpers/http-apps';
 
 const APP = fixture('http', 'app.js');
 const ESM_APP = fixture('http', 'app.mjs');
 
-interface Started {
-  app: AppHandle;
-  url: string;
-  port: number;
-}
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** A plain request from the test process; never traced, even if another test instrumented this process. */
-function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return suppressTracing(
-    () =>
-      new Promise<Reply>((resolve, reject) => {
-        const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on('error', reject);
-        req.end(options.body);
-      }),
-  );
-}
+type Started = ListeningApp;
 
 let agent: TestAgent;
 
-/** Spans the agent received once `predicate` holds; generous, since a loaded CI machine delays flushes. */
+/** Spans the agent received once `predicate` holds. */
 function waitFor(predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
-  return agent.waitForSpans(predicate, 15000);
+  return spansOnceSeen(agent, predicate);
 }
 
-async function start(file: string, mode: StartMode, env: Record<string, string | undefined> = {}): Promise<Started> {
-  const app = runApp(file, { mode, agent, env });
-  const [, port] = await app.waitForOutput(/listening on (\d+)/);
-  return { app, url: `http://127.0.0.1:${port}`, port: Number(port) };
+function start(file: string, mode: StartMode, env: Record<string, string | undefined> = {}): Promise<Started> {
+  return startListening(file, { mode, agent, env });
 }
 
 /** A unique marker to find one test's spans among everything the agent received. */
 function mark(): string {
-  return `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return uniqueMark('m');
 }
 
 function find(spans: DecodedSpan[], predicate: (s: DecodedSpan) => boolean): DecodedSpan | undefined {
