@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { esmHooksReason, esmHooksSetting, type ProcessView } from '../hooks/esm-decision';
 import { resetLogState, setLogSink } from '../lib/log';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, runApp, stopAllApps, type AppHandle } from './helpers/run-app';
+import { fixture, runApp, type AppHandle } from './helpers/run-app';
+import { closeAgentAfterApps } from './helpers/agent-checks';
 
 function view(entry: string | undefined, options: Partial<ProcessView> = {}): ProcessView {
   return {
@@ -182,11 +183,7 @@ describe('ESM hooks decision in real processes', function () {
   beforeEach(async () => {
     agent = await TestAgent.start();
   });
-  afterEach(async () => {
-    await stopAllApps();
-    assert.deepEqual(agent.violations, []);
-    await agent.close();
-  });
+  afterEach(() => closeAgentAfterApps(agent));
 
   async function result(app: AppHandle): Promise<Record<string, unknown>> {
     const m = await app.waitForOutput(/RESULT (\{.*\})/);

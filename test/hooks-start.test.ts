@@ -8,7 +8,8 @@ import { cpSync, mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, REGISTER_CJS, REGISTER_ESM, ROOT, runApp, stopAllApps, type AppHandle, type RunAppOptions } from './helpers/run-app';
+import { fixture, REGISTER_CJS, REGISTER_ESM, ROOT, runApp, type AppHandle, type RunAppOptions } from './helpers/run-app';
+import { closeAgentAfterApps } from './helpers/agent-checks';
 
 const FAKE = fixture('start/fake-integration.cjs');
 
@@ -39,11 +40,7 @@ describe('zero-code start (preloaders in child processes)', function () {
   beforeEach(async () => {
     agent = await TestAgent.start();
   });
-  afterEach(async () => {
-    await stopAllApps();
-    assert.deepEqual(agent.violations, []);
-    await agent.close();
-  });
+  afterEach(() => closeAgentAfterApps(agent));
 
   function start(app: string, options: Omit<RunAppOptions, 'agent'>): AppHandle {
     return runApp(fixture('start', app), { agent, ...options });

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { TraceDetailJson, TraceSummaryJson } from '../lib/local-agent/api-json';
 import { fixture, LAUNCHER, linkPackage, ROOT, runApp, stopAllApps, type AppHandle, type RunAppOptions } from './helpers/run-app';
 import { TestAgent } from './helpers/test-agent';
+import { freePort } from './helpers/ports';
 
 interface Ready {
   port: number;
@@ -27,17 +28,6 @@ interface Ready {
   handover: string;
 }
 
-/** A port nothing listens on (taken from the OS, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(url: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

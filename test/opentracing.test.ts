@@ -6,22 +6,13 @@ import assert from 'node:assert/strict';
 import * as opentracing from 'opentracing';
 import { captureTracer } from './helpers/capture';
 import { TestAgent } from './helpers/test-agent';
-import { fixture, runApp as startApp, type AppHandle, type RunAppOptions } from './helpers/run-app';
+import { fixture } from './helpers/run-app';
+import { appGroup } from './helpers/app-group';
 import type { Tracer } from '../lib/tracer';
 import type { Span } from '../lib/span';
 
 // Only this file's apps are stopped in `after`: the shared stopAllApps() would also wait on other files' apps.
-const apps = new Set<AppHandle>();
-function runApp(app: string, options: RunAppOptions): AppHandle {
-  const handle = startApp(app, options);
-  apps.add(handle);
-  void handle.exit.then(() => apps.delete(handle));
-  return handle;
-}
-async function stopMyApps(): Promise<void> {
-  for (const app of apps) app.kill('SIGKILL');
-  await Promise.all([...apps].map((a) => a.exit));
-}
+const { run: runApp, stop: stopMyApps } = appGroup();
 
 /** Our tracer as the opentracing package types it (its Tracer is a class with protected members, so TypeScript needs the cast). */
 function asOpenTracing(tracer: Tracer): opentracing.Tracer {

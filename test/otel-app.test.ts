@@ -7,20 +7,11 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, REGISTER_CJS, ROOT, runApp as startApp, type AppHandle, type RunAppOptions, type StartMode } from './helpers/run-app';
+import { fixture, REGISTER_CJS, ROOT, type StartMode } from './helpers/run-app';
+import { appGroup } from './helpers/app-group';
 
 // Only this file's apps are stopped in `after`: the shared stopAllApps() would also wait on other files' apps.
-const apps = new Set<AppHandle>();
-function runApp(app: string, options: RunAppOptions): AppHandle {
-  const handle = startApp(app, options);
-  apps.add(handle);
-  void handle.exit.then(() => apps.delete(handle));
-  return handle;
-}
-async function stopMyApps(): Promise<void> {
-  for (const app of apps) app.kill('SIGKILL');
-  await Promise.all([...apps].map((a) => a.exit));
-}
+const { run: runApp, stop: stopMyApps } = appGroup();
 
 type Seen = Record<string, unknown>;
 

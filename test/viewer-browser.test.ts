@@ -9,10 +9,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { fixture, ROOT, runApp, stopAllApps, type AppHandle } from './helpers/run-app';
+import { freePort } from './helpers/ports';
 
 // Code run in the page is written as strings: this project compiles without the DOM's types.
 
@@ -71,17 +71,6 @@ async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Pr
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
