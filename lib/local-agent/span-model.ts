@@ -3,20 +3,14 @@
  * limits applied on the way in so that no single span can hold an unbounded amount of memory.
  * @packageDocumentation
  */
+import type { EncodableSpan } from '../types';
 
-/** A received span, normalized. Ids are unsigned 64-bit, `start` is ns since the epoch, `duration` ns. */
-export interface LocalSpan {
-  readonly traceId: bigint;
-  readonly spanId: bigint;
-  readonly parentId: bigint;
-  readonly name: string;
-  readonly resource: string;
-  readonly service: string;
-  readonly type: string;
-  /** 0 or 1. */
-  readonly error: number;
-  readonly start: bigint;
-  readonly duration: number;
+/**
+ * A received span, normalized: the agent's v0.4 span fields, the very shape the tracer's encoders send
+ * (ids unsigned 64-bit, `start` ns since the epoch, `duration` ns), with `error` 0 or 1 and maps that
+ * cannot be polluted by what a client sends.
+ */
+export interface LocalSpan extends EncodableSpan {
   /** Null-prototype object: keys such as `__proto__` stay plain keys. */
   readonly meta: Record<string, string>;
   /** Null-prototype object. */
