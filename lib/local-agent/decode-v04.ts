@@ -5,44 +5,21 @@
 import { MsgpackReader } from './msgpack-reader';
 import { PayloadError, rethrowWithin } from './payload-error';
 import { LIMITS, truncate, type LocalSpan } from './span-model';
+import { readMetricValue, readSpanMap, type ReadItem } from './span-maps';
 
-/** Where a map entry failed: the value of `key`, or the key itself when no key was read yet. */
-function entryLocation(key: string | undefined): string {
-  return key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`;
-}
+/** v0.4 has no string table. */
+const NO_TABLE: readonly string[] = [];
+const readText: ReadItem<string> = (r) => r.readString();
+const readMetaValue: ReadItem<string> = (r) => truncate(r.readString(), LIMITS.metaValue);
 
 /** Read a `meta` map (str → str) into a null-prototype object. */
 export function readMeta(r: MsgpackReader): Record<string, string> {
-  const meta: Record<string, string> = Object.create(null) as Record<string, string>;
-  const n = r.readMapHeader();
-  let key: string | undefined;
-  try {
-    for (let i = 0; i < n; i++) {
-      key = undefined;
-      key = truncate(r.readString(), LIMITS.metaKey);
-      meta[key] = truncate(r.readString(), LIMITS.metaValue);
-    }
-  } catch (err) {
-    rethrowWithin(err, entryLocation(key));
-  }
-  return meta;
+  return readSpanMap(r, NO_TABLE, readText, readMetaValue);
 }
 
 /** Read a `metrics` map (str → number) into a null-prototype object. */
 export function readMetrics(r: MsgpackReader): Record<string, number> {
-  const metrics: Record<string, number> = Object.create(null) as Record<string, number>;
-  const n = r.readMapHeader();
-  let key: string | undefined;
-  try {
-    for (let i = 0; i < n; i++) {
-      key = undefined;
-      key = truncate(r.readString(), LIMITS.metaKey);
-      metrics[key] = r.readNumber();
-    }
-  } catch (err) {
-    rethrowWithin(err, entryLocation(key));
-  }
-  return metrics;
+  return readSpanMap(r, NO_TABLE, readText, readMetricValue);
 }
 
 function readSpan(r: MsgpackReader): LocalSpan {

@@ -7,6 +7,7 @@ import { assertFullyRead, readTraces } from './decode-v04';
 import { MsgpackReader } from './msgpack-reader';
 import { PayloadError, rethrowWithin } from './payload-error';
 import { LIMITS, truncate, type LocalSpan } from './span-model';
+import { readMetricValue, readSpanMap, type ReadItem } from './span-maps';
 
 const SPAN_FIELDS = 12;
 const FIELD_NAMES = ['service', 'name', 'resource', 'trace_id', 'span_id', 'parent_id', 'start', 'duration', 'error', 'meta', 'metrics', 'type'];
@@ -18,6 +19,9 @@ function lookup(r: MsgpackReader, table: readonly string[]): string {
   }
   return table[i];
 }
+
+const readText: ReadItem<string> = lookup;
+const readMetaValue: ReadItem<string> = (r, table) => truncate(lookup(r, table), LIMITS.metaValue);
 
 function spanReader(table: readonly string[]): (r: MsgpackReader) => LocalSpan {
   return (r) => {
@@ -43,9 +47,9 @@ function spanReader(table: readonly string[]): (r: MsgpackReader) => LocalSpan {
       field++;
       const error = r.readInt64() !== 0n ? 1 : 0;
       field++;
-      const meta = readIndexedMeta(r, table);
+      const meta = readSpanMap(r, table, readText, readMetaValue);
       field++;
-      const metrics = readIndexedMetrics(r, table);
+      const metrics = readSpanMap(r, table, readText, readMetricValue);
       field++;
       const type = lookup(r, table);
       return { traceId, spanId, parentId, name, resource, service, type, error, start, duration, meta, metrics };
@@ -53,38 +57,6 @@ function spanReader(table: readonly string[]): (r: MsgpackReader) => LocalSpan {
       return rethrowWithin(err, FIELD_NAMES[field]);
     }
   };
-}
-
-function readIndexedMeta(r: MsgpackReader, table: readonly string[]): Record<string, string> {
-  const meta: Record<string, string> = Object.create(null) as Record<string, string>;
-  const n = r.readMapHeader();
-  let key: string | undefined;
-  try {
-    for (let i = 0; i < n; i++) {
-      key = undefined;
-      key = truncate(lookup(r, table), LIMITS.metaKey);
-      meta[key] = truncate(lookup(r, table), LIMITS.metaValue);
-    }
-  } catch (err) {
-    rethrowWithin(err, key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`);
-  }
-  return meta;
-}
-
-function readIndexedMetrics(r: MsgpackReader, table: readonly string[]): Record<string, number> {
-  const metrics: Record<string, number> = Object.create(null) as Record<string, number>;
-  const n = r.readMapHeader();
-  let key: string | undefined;
-  try {
-    for (let i = 0; i < n; i++) {
-      key = undefined;
-      key = truncate(lookup(r, table), LIMITS.metaKey);
-      metrics[key] = r.readNumber();
-    }
-  } catch (err) {
-    rethrowWithin(err, key === undefined ? '(a key)' : `[${JSON.stringify(key)}]`);
-  }
-  return metrics;
 }
 
 /** Decode a v0.5 body into trace chunks. Throws {@link PayloadError} with the reason on any malformation. */
