@@ -7,8 +7,7 @@ import * as assert from 'node:assert/strict';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
 import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
 import { getJson } from './helpers/http-get';
-import { spansOnceSeen, startListening, uniqueMark, type ListeningApp } from './helpers/http-apps';
-import { freePort } from './helpers/ports';
+import { spansOnceSeen, startCallerApps, startListening, uniqueMark, type ListeningApp } from './helpers/http-apps';
 
 const APP = fixture('http', 'app.js');
 
@@ -42,10 +41,7 @@ describe('fetch spans (real processes)', function () {
 
   before(async () => {
     agent = await TestAgent.start();
-    closed = await freePort();
-    down = await start('require', { DD_SERVICE: 'f-down' });
-    const env = { DOWNSTREAM: down.url, CLOSED_PORT: String(closed) };
-    [traced, plain] = await Promise.all([start('launcher', { ...env, DD_SERVICE: 'f-up' }), start('none', env)]);
+    ({ down, traced, plain, closedPort: closed } = await startCallerApps(APP, agent, { down: 'f-down', up: 'f-up' }));
   });
 
   after(async () => {

@@ -6,8 +6,7 @@ import * as assert from 'node:assert/strict';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
 import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
 import { send, type Reply } from './helpers/http-get';
-import { spansOnceSeen, startListening, type ListeningApp } from './helpers/http-apps';
-import { freePort } from './helpers/ports';
+import { spansOnceSeen, startCallerApps, startListening, type ListeningApp } from './helpers/http-apps';
 
 const APP = fixture('http', 'app.js');
 
@@ -55,10 +54,7 @@ describe('http client spans (real processes)', function () {
 
   before(async () => {
     agent = await TestAgent.start();
-    closed = await freePort();
-    down = await start('require', { DD_SERVICE: 'c-down' });
-    const env = { DOWNSTREAM: down.url, CLOSED_PORT: String(closed) };
-    [traced, plain] = await Promise.all([start('launcher', { ...env, DD_SERVICE: 'c-up' }), start('none', env)]);
+    ({ down, traced, plain, closedPort: closed } = await startCallerApps(APP, agent, { down: 'c-down', up: 'c-up' }));
   });
 
   after(async () => {

@@ -4,6 +4,7 @@
  */
 import type { DecodedSpan, TestAgent } from './test-agent';
 import { runApp, type AppHandle, type RunAppOptions } from './run-app';
+import { freePort } from './ports';
 
 /** A started app and where it listens. */
 export interface ListeningApp {
@@ -28,4 +29,31 @@ export function uniqueMark(prefix: string): string {
 /** Spans `agent` received once `predicate` holds; generous (15 s), since a loaded CI machine delays flushes. */
 export function spansOnceSeen(agent: TestAgent, predicate: (spans: DecodedSpan[]) => boolean): Promise<DecodedSpan[]> {
   return agent.waitForSpans(predicate, 15000);
+}
+
+/** The apps of a client-span test: where calls go, and the same caller traced and untraced. */
+export interface CallerApps {
+  /** A traced app the callers call (`DOWNSTREAM`). */
+  readonly down: ListeningApp;
+  /** The caller, traced, started through the launcher. */
+  readonly traced: ListeningApp;
+  /** The same caller without the tracer, to compare what the app sees. */
+  readonly plain: ListeningApp;
+  /** A port nothing listens on, given to the callers as `CLOSED_PORT`. */
+  readonly closedPort: number;
+}
+
+/**
+ * Start the apps of a client-span test from `file`, all sending to `agent`: the downstream (through
+ * `--require`) first, then the traced and untraced callers side by side. `services` names the traced ones.
+ */
+export async function startCallerApps(file: string, agent: TestAgent, services: { readonly down: string; readonly up: string }): Promise<CallerApps> {
+  const closedPort = await freePort();
+  const down = await startListening(file, { mode: 'require', agent, env: { DD_SERVICE: services.down } });
+  const env = { DOWNSTREAM: down.url, CLOSED_PORT: String(closedPort) };
+  const [traced, plain] = await Promise.all([
+    startListening(file, { mode: 'launcher', agent, env: { ...env, DD_SERVICE: services.up } }),
+    startListening(file, { mode: 'none', agent, env }),
+  ]);
+  return { down, traced, plain, closedPort };
 }
