@@ -12,13 +12,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { PatchContext } from '../types';
-import type { Span } from '../../lib/span';
 import { copyShape } from '../util/shim';
-import { ERROR, type ExpressRequest } from './request-state';
-
-const HOOKED = Symbol.for('ddtrace-run.express.write-head');
-
-type HookedResponse = ServerResponse & { [HOOKED]?: true };
+import type { ExpressRequest, RequestState } from './request-state';
 
 /** Whether `err` is what the router treats as an error: truthy, and not one of its control signals. */
 export function isError(err: unknown): boolean {
@@ -26,22 +21,22 @@ export function isError(err: unknown): boolean {
 }
 
 /** Remember `err` as the request's error and make sure it reaches the span if the response is a 5xx. */
-export function recordError(ctx: PatchContext, req: ExpressRequest, res: unknown, span: Span, err: unknown): void {
-  if (!isError(err) || req[ERROR] === err) return;
-  req[ERROR] = err;
-  const response = (res ?? req.res) as HookedResponse | undefined;
+export function recordError(ctx: PatchContext, state: RequestState, req: ExpressRequest, res: unknown, err: unknown): void {
+  if (!isError(err) || state.error === err) return;
+  state.error = err;
+  const response = (res ?? req.res) as ServerResponse | undefined;
   if (response === undefined || response === null || typeof response !== 'object') return;
   if (response.headersSent) {
     // Too late for writeHead: the status is final already.
-    applyIfServerError(ctx, span, req, response.statusCode);
+    applyIfServerError(ctx, state, response.statusCode);
     return;
   }
-  if (response[HOOKED] === true || typeof response.writeHead !== 'function') return;
-  response[HOOKED] = true;
+  if (state.watchingStatus || typeof response.writeHead !== 'function') return;
+  state.watchingStatus = true;
   const original = response.writeHead;
   const writeHead = function writeHead(this: ServerResponse, statusCode: unknown): unknown {
     try {
-      applyIfServerError(ctx, span, req, typeof statusCode === 'number' ? statusCode : this.statusCode);
+      applyIfServerError(ctx, state, typeof statusCode === 'number' ? statusCode : this.statusCode);
     } catch (e) {
       ctx.fail(e);
     }
@@ -52,8 +47,8 @@ export function recordError(ctx: PatchContext, req: ExpressRequest, res: unknown
   response.writeHead = writeHead as ServerResponse['writeHead'];
 }
 
-function applyIfServerError(ctx: PatchContext, span: Span, req: ExpressRequest, status: number): void {
-  const err = req[ERROR];
-  if (span.duration >= 0 || !isError(err) || !ctx.tracer.config.isServerError(status)) return;
-  span.setError(err);
+function applyIfServerError(ctx: PatchContext, state: RequestState, status: number): void {
+  const err = state.error;
+  if (state.span.duration >= 0 || !isError(err) || !ctx.tracer.config.isServerError(status)) return;
+  state.span.setError(err);
 }

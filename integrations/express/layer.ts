@@ -2,17 +2,17 @@
  * The hot path: `Layer.prototype.handle_request` / `handle_error` (Express 4) and `handleRequest` /
  * `handleError` (the `router` package behind Express 5) run once per handler per request.
  *
- * With middleware tracing off, a layer invocation of a traced request costs: one symbol read on the
- * request, one on the layer, and a check of the active span. Only a layer registered with a path (a mount
- * or a route) does more, and that work is cached on the layer (see request-route.ts). Nothing is allocated
- * except the `next` wrapper of a mount being entered. The handler is always called by the library's own
+ * With middleware tracing off, a layer invocation of a traced request costs: the request's span and its
+ * express state (two loads), one symbol read on the layer, and a check of the active span. Only a layer
+ * registered with a path (a mount or a route) does more, and that work is cached on the layer (see
+ * request-route.ts). Nothing is allocated except the `next` wrapper of a mount being entered. The handler is always called by the library's own
  * method, so its error handling (try/catch, promise rejection to `next`) is untouched.
  */
 import type { PatchContext } from '../types';
 import { wrapMethod } from '../util/shim';
 import { storage } from '../../lib/scope';
 import type { Span } from '../../lib/span';
-import { ACTIVE, type ExpressRequest } from './request-state';
+import { stateOf, type ExpressRequest } from './request-state';
 import { layerRouteOf } from './layer-routes';
 import { enterLayer } from './request-route';
 import { recordError } from './errors';
@@ -53,24 +53,24 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
 
   wrapMethod<HandleRequest>(proto, requestMethod, INTEGRATION, (original) =>
     function handle(this: LayerThis, req: unknown, res: unknown, next: unknown): unknown {
-      const span = req !== null && typeof req === 'object' ? (req as ExpressRequest)[ACTIVE] : undefined;
-      if (span === undefined) return original.call(this, req, res, next);
+      const state = stateOf(req);
+      if (state === undefined) return original.call(this, req, res, next);
+      const span = state.span;
       const request = req as ExpressRequest;
       let handlerNext = next;
       let how = DIRECT;
       try {
-        const info = layerRouteOf(this);
         // A 4-parameter handler is skipped by the library on the request path: it routes nothing.
-        const handles = arity(this) <= 3;
-        if (info !== undefined && handles) handlerNext = enterLayer(info, this, span, request, next as Fn);
-        if (handles && ctx.tracer.config.middlewareTracing) how = IN_MIDDLEWARE_SPAN;
+        const info = layerRouteOf(this);
+        if (info !== undefined && arity(this) <= 3) handlerNext = enterLayer(info, this, state, request, next as Fn);
+        if (ctx.tracer.config.middlewareTracing && arity(this) <= 3) how = IN_MIDDLEWARE_SPAN;
         // Keep the request span current even if a middleware lost or replaced the async context.
         else if (!isActive(span)) how = REACTIVATED;
       } catch (err) {
         ctx.fail(err);
       }
       // The app's code runs outside the try above: its errors are the library's to handle, never ours.
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, span, request, res, [req, res, handlerNext]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [req, res, handlerNext]);
       if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [req, res, handlerNext]);
       return original.call(this, req, res, handlerNext);
     },
@@ -78,12 +78,13 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
 
   wrapMethod<HandleError>(proto, errorMethod, INTEGRATION, (original) =>
     function handleError(this: LayerThis, err: unknown, req: unknown, res: unknown, next: unknown): unknown {
-      const span = req !== null && typeof req === 'object' ? (req as ExpressRequest)[ACTIVE] : undefined;
-      if (span === undefined) return original.call(this, err, req, res, next);
+      const state = stateOf(req);
+      if (state === undefined) return original.call(this, err, req, res, next);
+      const span = state.span;
       const request = req as ExpressRequest;
       let how = DIRECT;
       try {
-        recordError(ctx, request, res, span, err);
+        recordError(ctx, state, request, res, err);
         // Only a 4-parameter handler runs here; the library passes the error on for any other.
         if (arity(this) === 4) {
           if (ctx.tracer.config.middlewareTracing) how = IN_MIDDLEWARE_SPAN;
@@ -92,7 +93,7 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
       } catch (e) {
         ctx.fail(e);
       }
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, span, request, res, [err, req, res, next]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [err, req, res, next]);
       if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [err, req, res, next]);
       return original.call(this, err, req, res, next);
     },

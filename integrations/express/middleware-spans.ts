@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { PatchContext } from '../types';
 import { Span } from '../../lib/span';
 import { storage } from '../../lib/scope';
-import { OPEN, type ExpressRequest } from './request-state';
+import type { ExpressRequest, RequestState } from './request-state';
 import { isError } from './errors';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -31,14 +31,14 @@ function parentFor(requestSpan: Span): Span {
   return requestSpan;
 }
 
-function track(req: ExpressRequest, res: unknown, span: Span): void {
-  let open = req[OPEN];
+function track(state: RequestState, req: ExpressRequest, res: unknown, span: Span): void {
+  let open = state.open;
   if (open === undefined) {
-    open = req[OPEN] = [];
+    open = state.open = [];
     const response = (res ?? req.res) as ServerResponse | undefined;
     if (response !== undefined && response !== null && typeof response.once === 'function') {
       const finishAll = (): void => {
-        const list = req[OPEN];
+        const list = state.open;
         if (list === undefined) return;
         for (const s of list.splice(0)) s.finish();
       };
@@ -49,21 +49,21 @@ function track(req: ExpressRequest, res: unknown, span: Span): void {
   open.push(span);
 }
 
-function finishMiddleware(req: ExpressRequest, span: Span, err: unknown): void {
+function finishMiddleware(state: RequestState, span: Span, err: unknown): void {
   if (span.duration >= 0) return;
   if (isError(err)) span.setError(err);
   span.finish();
-  const open = req[OPEN];
+  const open = state.open;
   if (open !== undefined) {
     const i = open.indexOf(span);
     if (i !== -1) open.splice(i, 1);
   }
 }
 
-function wrapNext(req: ExpressRequest, span: Span, parent: Span, original: Fn): Fn {
+function wrapNext(state: RequestState, span: Span, parent: Span, original: Fn): Fn {
   return function next(this: unknown, err?: unknown): unknown {
     try {
-      finishMiddleware(req, span, err);
+      finishMiddleware(state, span, err);
     } catch {
       // Finishing a span cannot fail in a way the app should see; routing continues regardless.
     }
@@ -80,19 +80,19 @@ export function runInMiddlewareSpan(
   ctx: PatchContext,
   layer: { name?: unknown; handle?: unknown },
   original: Fn,
-  requestSpan: Span,
+  state: RequestState,
   req: ExpressRequest,
   res: unknown,
   args: unknown[],
 ): unknown {
   let span: Span;
   try {
-    const parent = parentFor(requestSpan);
+    const parent = parentFor(state.span);
     span = ctx.tracer.startSpan('express.middleware', { childOf: parent, resource: nameOf(layer) });
     span.setTag('component', 'express');
-    track(req, res, span);
+    track(state, req, res, span);
     const last = args.length - 1;
-    if (typeof args[last] === 'function') args[last] = wrapNext(req, span, parent, args[last] as Fn);
+    if (typeof args[last] === 'function') args[last] = wrapNext(state, span, parent, args[last] as Fn);
   } catch (err) {
     ctx.fail(err);
     return Reflect.apply(original, layer, args);

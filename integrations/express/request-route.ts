@@ -12,8 +12,7 @@
  * cost no allocation once their joined route is cached).
  */
 import { refineWebSpan } from '../http/web';
-import type { Span } from '../../lib/span';
-import { BASE, PREFIX, type ExpressRequest } from './request-state';
+import type { ExpressRequest, RequestState } from './request-state';
 import type { LayerRoute, RouteCandidate } from './layer-routes';
 
 type Next = (this: unknown, ...args: unknown[]) => unknown;
@@ -59,7 +58,7 @@ const noop = function noopHandler(): void {
 type LayerCtor = new (path: unknown, options: object, fn: Function) => { match(path: string): unknown };
 
 /** Which alternative of an array path matched this request (undefined when none can tell). */
-function matchedAlternative(info: LayerRoute, layer: object, req: ExpressRequest): RouteCandidate | undefined {
+function matchedAlternative(info: LayerRoute, layer: object, state: RequestState, req: ExpressRequest): RouteCandidate | undefined {
   const alternatives = info.alternatives!;
   let path: string;
   if (info.kind === 'route') {
@@ -70,7 +69,7 @@ function matchedAlternative(info: LayerRoute, layer: object, req: ExpressRequest
   } else {
     // A mount layer has already trimmed its match into baseUrl: that suffix is what its path matched.
     const base = typeof req.baseUrl === 'string' ? req.baseUrl : '';
-    path = base.slice((req[BASE] ?? '').length) || '/';
+    path = base.slice((state.base ?? '').length) || '/';
   }
   for (const alt of alternatives) {
     if (alt.tester === undefined) {
@@ -97,20 +96,19 @@ function matchedAlternative(info: LayerRoute, layer: object, req: ExpressRequest
  * A layer with a recorded path is being dispatched: offer its route, and for a mount, enter it. Returns
  * the `next` to hand to the layer: the original, or for a mount a wrapper that leaves the mount.
  */
-export function enterLayer(info: LayerRoute, layer: object, span: Span, req: ExpressRequest, next: Next): Next {
-  const candidate = info.single ?? matchedAlternative(info, layer, req);
+export function enterLayer(info: LayerRoute, layer: object, state: RequestState, req: ExpressRequest, next: Next): Next {
+  const candidate = info.single ?? matchedAlternative(info, layer, state, req);
   if (candidate === undefined) return next;
-  const prefix = req[PREFIX] ?? '';
-  refresh(candidate, prefix);
-  offer(candidate, span, req);
+  refresh(candidate, state.prefix);
+  offer(candidate, state, req);
   if (info.kind !== 'mount' || typeof next !== 'function') return next;
-  return enterMount(req, candidate.full, next);
+  return enterMount(state, req, candidate.full, next);
 }
 
-function offer(candidate: RouteCandidate, span: Span, req: ExpressRequest): void {
+function offer(candidate: RouteCandidate, state: RequestState, req: ExpressRequest): void {
   const full = candidate.full;
   if (full === '') return;
-  const current = span.meta['http.route'];
+  const current = state.span.meta['http.route'];
   if (current === full) return;
   if (current !== undefined && current !== '' && !isMoreSpecific(candidate, current)) return;
   const method = typeof req.method === 'string' ? req.method : '';
@@ -123,14 +121,14 @@ function offer(candidate: RouteCandidate, span: Span, req: ExpressRequest): void
   refineWebSpan(req, refinement);
 }
 
-function enterMount(req: ExpressRequest, prefix: string, original: Next): Next {
-  const previousPrefix = req[PREFIX];
-  const previousBase = req[BASE];
-  req[PREFIX] = prefix;
-  req[BASE] = typeof req.baseUrl === 'string' ? req.baseUrl : undefined;
+function enterMount(state: RequestState, req: ExpressRequest, prefix: string, original: Next): Next {
+  const previousPrefix = state.prefix;
+  const previousBase = state.base;
+  state.prefix = prefix;
+  state.base = typeof req.baseUrl === 'string' ? req.baseUrl : undefined;
   return function next(this: unknown): unknown {
-    req[PREFIX] = previousPrefix;
-    req[BASE] = previousBase;
+    state.prefix = previousPrefix;
+    state.base = previousBase;
     // eslint-disable-next-line prefer-rest-params
     return Reflect.apply(original, this, arguments);
   };

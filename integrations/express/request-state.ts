@@ -1,29 +1,40 @@
 /**
- * What the express integration remembers about one request, kept as a few symbol properties on the request
- * object itself: no per-request state object, no WeakMap lookup on the hot path. Each property is only
- * written when it is needed (a mounted router, an error, middleware spans).
+ * What the express integration remembers about one request: one small object, hung on the request's
+ * server span (which the http integration stored on the request before Express touched it).
+ *
+ * Not on the request object itself: Express swaps the request's prototype (`Object.setPrototypeOf`) and
+ * V8 then makes every property later added to that object slow to add; measured in-process, one symbol
+ * property written on the request after the swap cost more than everything else this integration does
+ * per request. Reading the span the http integration set (before the swap) is an ordinary fast load.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '../../lib/span';
+import { webSpanOf } from '../http/web';
 
-/** The request's server span, set when the outermost router starts handling a traced request. */
-export const ACTIVE: unique symbol = Symbol.for('ddtrace-run.express.active') as never;
-/** The route prefix contributed by the mounts the request is currently inside (e.g. `/api/v1`). */
-export const PREFIX: unique symbol = Symbol.for('ddtrace-run.express.prefix') as never;
-/** `req.baseUrl` of the router the request is currently inside, when entered through a tracked mount. */
-export const BASE: unique symbol = Symbol.for('ddtrace-run.express.base') as never;
-/** The last error seen travelling through the router (`next(err)`, a throw, a rejected promise). */
-export const ERROR: unique symbol = Symbol.for('ddtrace-run.express.error') as never;
-/** Middleware spans not yet finished (middleware tracing only). */
-export const OPEN: unique symbol = Symbol.for('ddtrace-run.express.open') as never;
+/** Property of the server span holding its {@link RequestState}. */
+export const STATE: unique symbol = Symbol.for('ddtrace-run.express.state') as never;
+
+/** Per-request state, created when the outermost router starts handling a traced request. */
+export interface RequestState {
+  /** The request's server span. */
+  readonly span: Span;
+  /** The route prefix contributed by the mounts the request is currently inside (e.g. `/api/v1`). */
+  prefix: string;
+  /** `req.baseUrl` of the router the request is currently inside, when entered through a tracked mount. */
+  base: string | undefined;
+  /** The last error seen travelling through the router (`next(err)`, a throw, a rejected promise). */
+  error: unknown;
+  /** Middleware spans not yet finished (middleware tracing only). */
+  open: Span[] | undefined;
+  /** Whether a `writeHead` wrapper was put on the response to apply {@link error} (error path only). */
+  watchingStatus: boolean;
+}
+
+/** A server span that may carry the express state. */
+export type SpanWithState = Span & { [STATE]?: RequestState };
 
 /** A request as the express integration sees it (an `http.IncomingMessage` extended by Express). */
 export interface ExpressRequest extends IncomingMessage {
-  [ACTIVE]?: Span;
-  [PREFIX]?: string;
-  [BASE]?: string;
-  [ERROR]?: unknown;
-  [OPEN]?: Span[];
   /** Set by Express 5 before routing (from `app.request`); absent when the `router` package is used alone. */
   app?: unknown;
   /** Set by the router: the mount path of the router currently handling the request. */
@@ -32,7 +43,15 @@ export interface ExpressRequest extends IncomingMessage {
   res?: ServerResponse;
 }
 
-/** The request's server span when express tracing applies to it, else undefined. Never throws. */
-export function activeSpanOf(req: unknown): Span | undefined {
-  return req !== null && typeof req === 'object' ? (req as ExpressRequest)[ACTIVE] : undefined;
+/** The express state of `req` when express tracing applies to it, else undefined. Never throws. */
+export function stateOf(req: unknown): RequestState | undefined {
+  const span = webSpanOf(req) as SpanWithState | undefined;
+  return span === undefined ? undefined : span[STATE];
+}
+
+/** Start tracking `span`'s request. */
+export function createState(span: Span): RequestState {
+  const state: RequestState = { span, prefix: '', base: undefined, error: undefined, open: undefined, watchingStatus: false };
+  (span as SpanWithState)[STATE] = state;
+  return state;
 }

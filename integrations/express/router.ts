@@ -7,14 +7,13 @@
  * - `handle` is the per-request entry. The outermost router of a traced request marks the request as
  *   handled by Express (the http server span becomes `express.request`, `component=express`) and wraps the
  *   final callback, through which an error nobody handled leaves the app. Nested routers and sub-apps see
- *   the mark and pass straight through.
+ *   the request's state (request-state.ts) already there and pass straight through.
  */
 import type { ServerResponse } from 'node:http';
 import type { PatchContext } from '../types';
 import { wrapMethod } from '../util/shim';
 import { refineWebSpan, webSpanOf, type WebSpanRefinement } from '../http/web';
-import type { Span } from '../../lib/span';
-import { ACTIVE, type ExpressRequest } from './request-state';
+import { STATE, createState, type ExpressRequest, type RequestState, type SpanWithState } from './request-state';
 import { recordRoute, recordUse, type RouterLike } from './layer-routes';
 import { recordError } from './errors';
 
@@ -31,11 +30,11 @@ function stackLength(router: RouterLike): number {
 }
 
 /** The callback the outermost router calls when routing ends: sees an error nobody handled, then goes on. */
-function finalCallback(ctx: PatchContext, req: ExpressRequest, res: unknown, span: Span, out: Fn): Fn {
+function finalCallback(ctx: PatchContext, state: RequestState, req: ExpressRequest, res: unknown, out: Fn): Fn {
   return function done(this: unknown, err?: unknown): unknown {
     if (err) {
       try {
-        recordError(ctx, req, res, span, err);
+        recordError(ctx, state, req, res, err);
       } catch (e) {
         ctx.fail(e);
       }
@@ -83,12 +82,9 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
 
   wrapMethod<Handle>(proto, 'handle', INTEGRATION, (original) =>
     function handle(this: unknown, req: unknown, res: unknown, out: unknown): unknown {
-      if (req === null || typeof req !== 'object' || (req as ExpressRequest)[ACTIVE] !== undefined) {
-        // eslint-disable-next-line prefer-rest-params
-        return Reflect.apply(original, this, arguments);
-      }
-      const span = webSpanOf(req);
-      if (span === undefined) {
+      const span = webSpanOf(req) as SpanWithState | undefined;
+      // Not traced, or a nested router / sub-app of a request the outermost router already took.
+      if (span === undefined || span[STATE] !== undefined) {
         // eslint-disable-next-line prefer-rest-params
         return Reflect.apply(original, this, arguments);
       }
@@ -96,9 +92,9 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
       let callback = out;
       try {
         if (span.duration < 0 && ctx.active()) {
-          request[ACTIVE] = span;
+          const state = createState(span);
           if (alwaysExpress || request.app !== undefined) refineWebSpan(request, EXPRESS_NAMING);
-          if (typeof out === 'function') callback = finalCallback(ctx, request, res as ServerResponse, span, out as Fn);
+          if (typeof out === 'function') callback = finalCallback(ctx, state, request, res as ServerResponse, out as Fn);
         }
       } catch (err) {
         ctx.fail(err);
