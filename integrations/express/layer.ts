@@ -5,8 +5,9 @@
  * With middleware tracing off, a layer invocation of a traced request costs: the request's span and its
  * express state (two loads), one symbol read on the layer, and a check of the active span. Only a layer
  * registered with a path (a mount or a route) does more, and that work is cached on the layer (see
- * request-route.ts). Nothing is allocated except the `next` wrapper of a mount being entered. The handler is always called by the library's own
- * method, so its error handling (try/catch, promise rejection to `next`) is untouched.
+ * request-route.ts). Nothing is allocated except the `next` wrapper of a mount being entered. The handler
+ * is always called by the library's own method, so its error handling (try/catch, promise rejection to
+ * `next`) is untouched.
  */
 import type { PatchContext } from '../types';
 import { wrapMethod } from '../util/shim';
