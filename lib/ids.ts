@@ -27,8 +27,15 @@ export function randomId64(): bigint {
  */
 export function newTraceIdHigh(): string {
   const seconds = Math.floor(Date.now() / 1000) >>> 0;
-  return seconds.toString(16).padStart(8, '0') + '00000000';
+  // Every trace started within the same second shares the value: format it once per second.
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastHigh = seconds.toString(16).padStart(8, '0') + '00000000';
+  }
+  return lastHigh;
 }
+let lastSeconds = -1;
+let lastHigh = '';
 
 /** An id as 16 lowercase hex chars. */
 export function toHex16(id: bigint): string {

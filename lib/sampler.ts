@@ -42,6 +42,8 @@ const DEFAULT_KEY = 'service:,env:';
 interface Rate {
   readonly rate: number;
   readonly threshold: bigint;
+  /** The decision metrics for an agent rate, built once: decisions share them (nobody mutates them). */
+  readonly agentMetrics: Readonly<Record<string, number>>;
 }
 
 /**
@@ -55,8 +57,11 @@ function thresholdFor(rate: number): bigint {
 }
 
 function makeRate(rate: number): Rate {
-  return { rate, threshold: rate > 0 && rate < 1 ? thresholdFor(rate) : 0n };
+  return { rate, threshold: rate > 0 && rate < 1 ? thresholdFor(rate) : 0n, agentMetrics: Object.freeze({ '_dd.agent_psr': rate }) };
 }
+
+/** Before the agent answered: keep, decided by default (`-0`). Shared: decisions are read-only. */
+const DEFAULT_DECISION: SamplingDecision = Object.freeze({ priority: 1, mechanism: '-0', metrics: Object.freeze({}) });
 
 function keeps(traceIdLow: bigint, r: Rate): boolean {
   if (r.rate >= 1) return true;
@@ -86,6 +91,11 @@ export class PrioritySampler {
   private readonly rule: Rate | undefined;
   private readonly limiter: RateLimiter | undefined;
   private agentRates = new Map<string, Rate>();
+  // The last service/env looked up: nearly every trace of a process has the same pair, so the key string
+  // and two map lookups are skipped per trace.
+  private lastService: string | undefined;
+  private lastEnv: string | undefined;
+  private lastRate: Rate | undefined;
 
   /** Create a sampler; an out-of-range `sampleRate` is ignored with a warning. */
   constructor(options: PrioritySamplerOptions = {}) {
@@ -112,18 +122,22 @@ export class PrioritySampler {
       else debug(() => `sampler: agent rate ${JSON.stringify(key)}=${String(value)} is not a rate; skipped`);
     }
     this.agentRates = next;
+    this.lastService = undefined;
   }
 
   /** Decide for a trace that starts here (no sampling priority was propagated to us). */
   decide(traceIdLow: bigint, service: string, env: string): SamplingDecision {
     if (this.rule !== undefined) return this.decideByRule(traceIdLow, this.rule);
-    const agent = this.agentRates.get(`service:${service},env:${env}`) ?? this.agentRates.get(DEFAULT_KEY);
-    if (agent === undefined) return { priority: 1, mechanism: '-0', metrics: {} };
-    return {
-      priority: keeps(traceIdLow, agent) ? 1 : 0,
-      mechanism: '-1',
-      metrics: { '_dd.agent_psr': agent.rate },
-    };
+    let agent: Rate | undefined;
+    if (service === this.lastService && env === this.lastEnv) agent = this.lastRate;
+    else {
+      agent = this.agentRates.get(`service:${service},env:${env}`) ?? this.agentRates.get(DEFAULT_KEY);
+      this.lastService = service;
+      this.lastEnv = env;
+      this.lastRate = agent;
+    }
+    if (agent === undefined) return DEFAULT_DECISION;
+    return { priority: keeps(traceIdLow, agent) ? 1 : 0, mechanism: '-1', metrics: agent.agentMetrics };
   }
 
   private decideByRule(traceIdLow: bigint, rule: Rate): SamplingDecision {

@@ -23,7 +23,7 @@ export class Trace {
   /** `_dd.p.dm` value of the decision. */
   samplingMechanism: string | undefined;
   /** Metrics of the decision (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`) for the local root. */
-  samplingMetrics: Record<string, number> | undefined;
+  samplingMetrics: Readonly<Record<string, number>> | undefined;
   /** Set by a trace filter: every later chunk of this trace is dropped too. */
   dropped = false;
   /** Origin of the trace (`x-datadog-origin`), e.g. `synthetics`. */

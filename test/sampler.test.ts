@@ -99,12 +99,27 @@ describe('sampler', () => {
       assert.deepEqual(s.decide(1n, 'web', 'prod'), { priority: 1, mechanism: '-0', metrics: {} });
     });
 
-    it('returns a fresh metrics object each time', () => {
+    it('hands out read-only metrics: a caller cannot change later decisions', () => {
       const s = new PrioritySampler();
       s.updateRates({ 'service:,env:': 1 });
       const a = s.decide(1n, 'x', 'y');
-      a.metrics['_dd.agent_psr'] = 42;
+      assert.throws(() => {
+        (a.metrics as Record<string, number>)['_dd.agent_psr'] = 42;
+      }, TypeError);
       assert.equal(s.decide(1n, 'x', 'y').metrics['_dd.agent_psr'], 1);
+      assert.throws(() => {
+        (s.decide(1n, 'other', 'env').metrics as Record<string, number>).x = 1;
+      }, TypeError);
+    });
+
+    it('re-reads the rates for a new service/env pair and after an update', () => {
+      const s = new PrioritySampler();
+      s.updateRates({ 'service:a,env:prod': 0, 'service:,env:': 1 });
+      assert.equal(s.decide(1n, 'a', 'prod').priority, 0);
+      assert.equal(s.decide(1n, 'b', 'prod').priority, 1);
+      assert.equal(s.decide(1n, 'a', 'prod').priority, 0);
+      s.updateRates({ 'service:a,env:prod': 1 });
+      assert.equal(s.decide(1n, 'a', 'prod').priority, 1);
     });
   });
 
