@@ -61,12 +61,3 @@ export function finishOnCallback<C extends (...args: never[]) => unknown>(span: 
   return wrapped as unknown as C;
 }
 
-/** Give `wrapper` the `name` and `length` of `original`, so the wrapping is invisible to introspection. */
-export function copyFunctionShape(wrapper: Function, original: Function): void {
-  try {
-    Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-    Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
-  } catch {
-    // Non-configurable in some exotic environments: the wrapper still works.
-  }
-}

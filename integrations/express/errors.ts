@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { PatchContext } from '../types';
-import { copyShape } from '../util/shim';
+import { copyFunctionShape } from '../../lib/function-shape';
 import type { ExpressRequest, RequestState } from './request-state';
 
 /** Whether `err` is what the router treats as an error: truthy, and not one of its control signals. */
@@ -43,7 +43,7 @@ export function recordError(ctx: PatchContext, state: RequestState, req: Express
     // eslint-disable-next-line prefer-rest-params
     return Reflect.apply(original, this, arguments);
   };
-  copyShape(writeHead, original);
+  copyFunctionShape(writeHead, original);
   response.writeHead = writeHead as ServerResponse['writeHead'];
 }
 

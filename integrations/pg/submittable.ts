@@ -12,7 +12,7 @@
  */
 import type { Span } from '../../lib/span';
 import { storage, type Frame } from '../../lib/scope';
-import { copyShape } from '../util/shim';
+import { copyFunctionShape } from '../../lib/function-shape';
 import type { PatchContext } from '../types';
 import { finishQuerySpan } from './query-span';
 
@@ -105,6 +105,6 @@ function wrapHandler(name: (typeof HANDLERS)[number], original: Handler, binding
       return storage.run(binding.frame, () => Reflect.apply(original, this, args));
     };
   }
-  copyShape(wrapped, original);
+  copyFunctionShape(wrapped, original);
   return wrapped;
 }

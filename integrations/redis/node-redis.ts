@@ -24,6 +24,7 @@
  * `@redis/client` 6 also publishes `node-redis:*` tracing channels; they are not used because version 1 (redis
  * 4) has none, and their arguments come pre-redacted in a shape Datadog does not use.
  */
+import { copyFunctionShape } from '../../lib/function-shape';
 import type { Span } from '../../lib/span';
 import { storage } from '../../lib/scope';
 import { wrapMethod } from '../util/shim';
@@ -154,8 +155,7 @@ function replaceConstructor(Original: Constructor, onCreated: (instance: object,
   } as unknown as Constructor;
   Object.setPrototypeOf(Replacement, Original);
   Object.defineProperty(Replacement, 'prototype', { value: Original.prototype, writable: false });
-  Object.defineProperty(Replacement, 'name', { value: Original.name, configurable: true });
-  Object.defineProperty(Replacement, 'length', { value: Original.length, configurable: true });
+  copyFunctionShape(Replacement, Original);
   Object.defineProperty(Replacement, REPLACED, { value: true });
   return Replacement;
 }

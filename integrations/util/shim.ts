@@ -4,6 +4,7 @@
  * idempotent even when two copies of the tracer (or two hooks) see the same module.
  */
 import shimmer from 'shimmer';
+import { copyFunctionShape } from '../../lib/function-shape';
 
 /** Marker on a patched object: the set of `integration:method` pairs already wrapped on it. */
 export const PATCHED: unique symbol = Symbol.for('ddtrace-run.patched') as never;
@@ -25,7 +26,7 @@ export function wrapMethod<F extends Fn>(target: object, method: string, integra
   if (marks?.has(key)) return false;
   shimmer.wrap(obj, method, (orig: unknown) => {
     const wrapper = makeWrapper(orig as F);
-    copyShape(wrapper, orig as F);
+    copyFunctionShape(wrapper, orig as F);
     return wrapper;
   });
   if (marks === undefined) {
@@ -40,14 +41,4 @@ export function wrapMethod<F extends Fn>(target: object, method: string, integra
 export function isPatched(target: object, method: string, integration: string): boolean {
   const obj = target as Patchable;
   return Object.prototype.hasOwnProperty.call(obj, PATCHED) && obj[PATCHED]!.has(`${integration}:${method}`);
-}
-
-/** Make `wrapper` look like `original` to introspection (`name`, `length`). */
-export function copyShape(wrapper: Function, original: Function): void {
-  try {
-    Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-    Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
-  } catch {
-    // Exotic functions may refuse; the wrapper still behaves the same.
-  }
 }

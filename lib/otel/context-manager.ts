@@ -3,6 +3,7 @@
  * runs `fn` with `ctx` as the current frame, so native spans started inside are children of the
  * OpenTelemetry span in `ctx`, and `context.active()` inside a native span shows that span.
  */
+import { copyFunctionShape } from '../function-shape';
 import type { Context, ContextManager } from '@opentelemetry/api';
 import { EventEmitter } from 'node:events';
 import { storage } from '../scope';
@@ -58,8 +59,7 @@ function bindFunction(manager: DdContextManager, context: Context, fn: AnyFuncti
   const bound = function (this: unknown, ...args: unknown[]): unknown {
     return manager.with(context, () => Reflect.apply(fn, this, args));
   };
-  Object.defineProperty(bound, 'length', { value: fn.length, configurable: true });
-  Object.defineProperty(bound, 'name', { value: fn.name, configurable: true });
+  copyFunctionShape(bound, fn);
   return bound;
 }
 
