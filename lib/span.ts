@@ -295,9 +295,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
   }
 
   private setManualSampling(keep: boolean): void {
-    this.trace.samplingPriority = keep ? 2 : -1;
-    this.trace.samplingMechanism = '-4';
-    this.trace.samplingMetrics = undefined;
+    this.trace.setSampling(keep ? 2 : -1, '-4', undefined);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Exporter } from './types';
 import type { ChunkSink, Trace } from './trace';
 import type { Span } from './span';
-import { SAMPLING_PRIORITY_KEY, TRACE_ID_HIGH_KEY, DECISION_MAKER_KEY, ORIGIN_KEY } from './constants';
+import { SAMPLING_PRIORITY_KEY, TRACE_ID_HIGH_KEY, ORIGIN_KEY } from './constants';
 import { errorOnce } from './log';
 
 /** A user trace filter: return false to drop the trace. */
@@ -75,7 +75,6 @@ function decorate(trace: Trace, spans: Span[]): void {
   if (first === undefined) return;
   const tags = trace.propagatedTags;
   for (const key in tags) first.meta[key] = tags[key];
-  if (trace.samplingMechanism !== undefined) first.meta[DECISION_MAKER_KEY] = trace.samplingMechanism;
   if (trace.traceIdHigh) first.meta[TRACE_ID_HIGH_KEY] = trace.traceIdHigh;
   const root = trace.root;
   if (root !== undefined && trace.samplingMetrics !== undefined && spans.includes(root)) {

@@ -3,6 +3,7 @@
  * trace-wide state that propagation carries (sampling priority, origin, `_dd.p.*` tags, W3C tracestate).
  */
 import type { Span } from './span';
+import { DECISION_MAKER_KEY } from './constants';
 
 /** Where a trace sends its chunks once they are ready (the tracer's processor). */
 export interface ChunkSink {
@@ -20,8 +21,6 @@ export class Trace {
   root: Span | undefined = undefined;
   /** Sampling priority, decided lazily (at first injection or first export). */
   samplingPriority: number | undefined;
-  /** `_dd.p.dm` value of the decision. */
-  samplingMechanism: string | undefined;
   /** Metrics of the decision (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`) for the local root. */
   samplingMetrics: Readonly<Record<string, number>> | undefined;
   /** Set by a trace filter: every later chunk of this trace is dropped too. */
@@ -43,6 +42,17 @@ export class Trace {
     readonly sink: ChunkSink,
     readonly partialFlushMinSpans: number,
   ) {}
+
+  /**
+   * Record a sampling decision. Its decision maker travels as the `_dd.p.dm` tag, and only with a kept
+   * trace, as Datadog tracers propagate it.
+   */
+  setSampling(priority: number, mechanism: string, metrics: Readonly<Record<string, number>> | undefined): void {
+    this.samplingPriority = priority;
+    this.samplingMetrics = metrics;
+    if (priority > 0) this.propagatedTags[DECISION_MAKER_KEY] = mechanism;
+    else delete this.propagatedTags[DECISION_MAKER_KEY];
+  }
 
   /** A span of this trace started. */
   add(span: Span): void {

@@ -13,7 +13,7 @@ import type { SpanOptions } from './span-options';
 import { storage, type Frame } from './scope';
 import { randomId64, newTraceIdHigh } from './ids';
 import { epochMsToMonotonic } from './clock';
-import { TOP_LEVEL_KEY, DECISION_MAKER_KEY } from './constants';
+import { TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
 import { copyFunctionShape } from './function-shape';
 import { debug, errorOnce, setDebug } from './log';
@@ -373,18 +373,10 @@ export class Tracer {
 
   /** The sampler's decision for a trace, made once (at first injection or at export). */
   ensureSampled(trace: Trace): void {
-    if (trace.samplingPriority !== undefined) {
-      if (trace.samplingMechanism !== undefined && trace.propagatedTags[DECISION_MAKER_KEY] === undefined && trace.samplingPriority > 0) {
-        trace.propagatedTags[DECISION_MAKER_KEY] = trace.samplingMechanism;
-      }
-      return;
-    }
+    if (trace.samplingPriority !== undefined) return;
     const root = trace.root;
     const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '');
-    trace.samplingPriority = decision.priority;
-    trace.samplingMechanism = decision.mechanism;
-    trace.samplingMetrics = decision.metrics;
-    if (decision.priority > 0) trace.propagatedTags[DECISION_MAKER_KEY] = decision.mechanism;
+    trace.setSampling(decision.priority, decision.mechanism, decision.metrics);
   }
 
   /** The exporter, created on first use so that a process that makes no span loads none of it. */

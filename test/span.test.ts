@@ -98,6 +98,24 @@ describe('spans and traces', () => {
     assert.equal(exporter.one('x').meta['_dd.p.dm'], '-4');
   });
 
+  it('_dd.p.dm follows the last decision: manual.keep after an injection propagates -4, a dropped trace sends none', () => {
+    const { tracer, exporter } = captureTracer();
+    tracer.trace('kept', (span) => {
+      const before: Record<string, string> = {};
+      tracer.inject(span, 'http_headers', before);
+      assert.match(before['x-datadog-tags'], /_dd\.p\.dm=-0/);
+      span.setTag('manual.keep', true);
+      const after: Record<string, string> = {};
+      tracer.inject(span, 'http_headers', after);
+      assert.match(after['x-datadog-tags'], /_dd\.p\.dm=-4/);
+      assert.equal(after['x-datadog-sampling-priority'], '2');
+    });
+    tracer.trace('dropped', (span) => void span.setTag('manual.drop', true));
+    assert.equal(exporter.one('kept').meta['_dd.p.dm'], '-4');
+    assert.equal(exporter.one('dropped').metrics._sampling_priority_v1, -1);
+    assert.equal(exporter.one('dropped').meta['_dd.p.dm'], undefined, 'no decision maker on a rejected trace');
+  });
+
   it('malformed propagation headers start a new trace and never throw', () => {
     const { tracer } = captureTracer();
     for (const headers of [
