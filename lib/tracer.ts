@@ -67,6 +67,7 @@ export class Tracer {
   private propagatorInstance: Propagator | undefined;
   private readonly integrationOptions = new Map<string, IntegrationOptions>();
   private readonly initListeners: Array<(tracer: Tracer) => void> = [];
+  private exitFlushInstalled = false;
 
   constructor(options: TracerOptions = {}) {
     this.options = { ...options };
@@ -408,7 +409,11 @@ export class Tracer {
       flushIntervalMs: this.config.flushIntervalMs,
       onRates: (rates) => this.sampler().updateRates(rates),
     });
-    installExitFlush(() => this.flush());
+    // flush() always reaches the current exporter, so one exit hook per tracer serves every replacement.
+    if (!this.exitFlushInstalled) {
+      this.exitFlushInstalled = true;
+      installExitFlush(() => this.flush());
+    }
     return exporter;
   }
 
