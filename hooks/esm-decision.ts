@@ -25,6 +25,7 @@
  * so only the ESM hooks see it. Such an app sets `DD_TRACE_ESM_HOOKS=true`.
  */
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { debug, warnOnce } from '../lib/log';
 import type { EsmHooksTarget } from './esm-hooks';
@@ -182,25 +183,55 @@ function hasModuleSyntax(file: string): boolean {
 }
 
 /**
- * The CommonJS preloader's step: install the ESM hooks if `DD_TRACE_ESM_HOOKS` or the process's entry and
- * flags call for them (the rule above). The installer (hooks/esm-hooks.ts) is loaded only when needed.
+ * The CommonJS preloader's step, by the rule above: with `DD_TRACE_ESM_HOOKS=true`, install the
+ * import-in-the-middle loader (hooks/esm-hooks.ts, loaded only then); for an ES module process otherwise,
+ * get ready without a loader ({@link prepareEsmWithoutLoader}).
  */
 export function installEsmHooksIfNeeded(target: EsmHooksTarget, isMainThread: boolean): void {
   const setting = esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS);
-  let reason: string | undefined;
-  if (setting === 'on') reason = 'DD_TRACE_ESM_HOOKS=true';
-  else if (setting === 'auto') {
-    reason = esmHooksReason({
-      argv: process.argv,
-      execArgv: process.execArgv,
-      nodeOptions: process.env.NODE_OPTIONS,
-      isMainThread,
-    });
+  if (setting === 'on') {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const installed = (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
+    debug(`ESM loader ${installed ? 'installed' : 'not installed'}: DD_TRACE_ESM_HOOKS=true`);
+    return;
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const installed = reason !== undefined && (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
-  if (reason !== undefined) debug(`ESM hooks ${installed ? 'installed' : 'not installed'}: ${reason}`);
-  else if (setting === 'off') debug('ESM hooks off (DD_TRACE_ESM_HOOKS=false)');
-  else if (!isMainThread) debug('ESM hooks not installed in a worker thread (DD_TRACE_ESM_HOOKS=true installs them anyway)');
-  else debug('ESM hooks not needed: no ES module entry, ESM flag or loader (DD_TRACE_ESM_HOOKS=true installs them anyway)');
+  if (setting === 'off') {
+    debug('ESM hooks off (DD_TRACE_ESM_HOOKS=false)');
+    return;
+  }
+  const reason = esmHooksReason({ argv: process.argv, execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS, isMainThread });
+  if (reason === undefined) {
+    debug('no ES module entry, ESM flag or loader: CommonJS only (DD_TRACE_ESM_HOOKS=true installs the ESM loader anyway)');
+    return;
+  }
+  if (target.instrumenter?.hasEsmOnlyHooks) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const installed = (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
+    debug(`ESM loader ${installed ? 'installed' : 'not installed'}: ${reason}, and an integration targets an ES-only package`);
+    return;
+  }
+  prepareEsmWithoutLoader(target);
+  debug(`ES module process (${reason}): CommonJS packages are patched as the ESM loader loads them, built-ins now (DD_TRACE_ESM_HOOKS=true adds the import-in-the-middle loader)`);
+}
+
+/**
+ * Ready an ES module process without the off-thread loader. Traced packages are all CommonJS, and the ones
+ * an ES module imports reach the instrumenter through hooks/esm-imported-cjs.ts. Built-ins (`http`,
+ * `https`) are different: `import http from 'node:http'` never goes through the CommonJS loader, so they
+ * are required (and so patched) now, before the app's imports bind; the patchers then refresh the built-ins'
+ * ESM named exports. Idempotent.
+ */
+export function prepareEsmWithoutLoader(target: EsmHooksTarget): void {
+  const instrumenter = target.instrumenter;
+  if (instrumenter === undefined || target.esmHooked || target.esmWithoutLoader) return;
+  target.esmWithoutLoader = true;
+  for (const name of instrumenter.requireNames) {
+    if (!isBuiltin(name)) continue;
+    try {
+      // A dynamic id on purpose: through Module.prototype.require, where require-in-the-middle patches it.
+      require(name);
+    } catch (err) {
+      debug(() => `could not load ${name} at start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }

@@ -16,6 +16,8 @@ export interface EsmHooksTarget {
   readonly instrumenter: Instrumenter | undefined;
   /** Set to true once the loader and the import hook are installed. */
   esmHooked: boolean;
+  /** Whether the process runs as ES modules without the loader (see esm-decision.ts prepareEsmWithoutLoader). */
+  esmWithoutLoader: boolean;
 }
 
 const ESM_HOOKED = Symbol.for('ddtrace-run.esm-hooks');

@@ -1,16 +1,14 @@
 // The `--import ddtrace-run/register` entry (package.json exports["./register"].import).
 //
-// It starts the tracer through the CommonJS preloader (require-in-the-middle covers every require(),
-// including those made inside CommonJS libraries an ES module imports), then always adds the ESM side
-// (hooks/esm-hooks.ts): the import-in-the-middle loader, restricted to the registry's module names so the
-// app's own modules are never proxied, and an import-in-the-middle Hook that hands those modules'
-// namespaces to the same instrumenter. Works for ESM apps, CommonJS apps (their import() calls) and mixed
-// ones; loaded twice (launcher plus an explicit --import, or two copies of the package) it installs the
-// ESM side once.
-//
-// The off-thread loader Node 20 offers costs a worker thread at start-up (tens of ms).
-// DD_TRACE_ESM_HOOKS=false skips it here too. (`--require ddtrace-run/register` and the launcher install
-// the ESM side only when the entry runs as an ES module: see hooks/esm-decision.ts.)
+// It starts the tracer through the CommonJS preloader: require-in-the-middle covers every require(), and
+// hooks/esm-imported-cjs.ts the CommonJS packages an ES module imports (Node loads those without
+// require()). When every traced package is CommonJS (the registry's today) no ESM loader is needed: an ES module process only has
+// the instrumented built-ins (http, https) patched now, before its imports bind (see hooks/esm-decision.ts).
+// That spares Node 20's off-thread loader (a worker thread: about 35 ms at every start and 10 MB).
+// The import-in-the-middle loader, restricted to the registry's module names, is installed when an
+// integration declares an ES-only package (esmOnly) or with DD_TRACE_ESM_HOOKS=true; DD_TRACE_ESM_HOOKS=false
+// skips the ESM preparation.
+// Loaded twice (launcher plus an explicit --import, or two copies of the package) it starts once.
 //
 // Plain ESM on purpose (not compiled): Node loads it as is.
 import { createRequire } from 'node:module';
@@ -18,8 +16,13 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 const { start } = require('../dist/hooks/register.js');
+const { esmHooksSetting, prepareEsmWithoutLoader } = require('../dist/hooks/esm-decision.js');
 const { installEsmHooks } = require('../dist/hooks/esm-hooks.js');
-const { esmHooksSetting } = require('../dist/hooks/esm-decision.js');
 
 const state = start();
-if (esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS) !== 'off') installEsmHooks(state);
+// start() decided from the flags and the entry; an `import 'ddtrace-run/register'` inside an app is an ES
+// module process whatever they said.
+if (esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS) === 'auto') {
+  if (state.instrumenter?.hasEsmOnlyHooks) installEsmHooks(state);
+  else prepareEsmWithoutLoader(state);
+}

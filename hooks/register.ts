@@ -25,8 +25,13 @@ export interface PreloadState {
   readonly enabled: boolean;
   /** The registry runtime, when tracing is on and start-up succeeded. */
   readonly instrumenter: Instrumenter | undefined;
-  /** Whether the ESM loader and import hook are installed (by this preloader or by hooks/register.mjs). */
+  /** Whether the import-in-the-middle loader and import hook are installed (`DD_TRACE_ESM_HOOKS=true`). */
   esmHooked: boolean;
+  /**
+   * Whether this is an ES module process traced without that loader: CommonJS packages it imports are
+   * patched through hooks/esm-imported-cjs.ts, built-ins at start; an ES-only build of a package is not seen.
+   */
+  esmWithoutLoader: boolean;
 }
 
 const STATE = Symbol.for('ddtrace-run.preload');
@@ -55,10 +60,11 @@ export function start(): PreloadState {
   const g = globalThis as GlobalWithState;
   const existing = g[STATE];
   if (existing !== undefined) return existing;
-  const state: { enabled: boolean; instrumenter: Instrumenter | undefined; esmHooked: boolean } = {
+  const state: { enabled: boolean; instrumenter: Instrumenter | undefined; esmHooked: boolean; esmWithoutLoader: boolean } = {
     enabled: false,
     instrumenter: undefined,
     esmHooked: false,
+    esmWithoutLoader: false,
   };
   // Published before anything runs, so a require made while starting cannot start a second time.
   g[STATE] = state;
@@ -100,10 +106,12 @@ export function start(): PreloadState {
       // Internal files are named `module/file` in requireNames, which require-in-the-middle matches by
       // their full module name; so `internals` stays off and only the listed files reach the callback.
       new Hook([...instrumenter.requireNames], (exports, name, baseDir) => instrumenter.onRequire(exports, name, baseDir));
+      (require('./esm-imported-cjs') as typeof import('./esm-imported-cjs')).hookEsmImportedCommonJs(instrumenter);
     }
+    // Before the global hooks: the OpenTelemetry one asks whether ES module imports will be reported.
+    (require('./esm-decision') as typeof import('./esm-decision')).installEsmHooksIfNeeded(state, thread === 'main');
     instrumenter.enableGlobalHooks();
     debug(() => `started: hooking ${instrumenter.requireNames.join(', ') || 'no module'}`);
-    (require('./esm-decision') as typeof import('./esm-decision')).installEsmHooksIfNeeded(state, thread === 'main');
   } catch (err) {
     errorOnce('ddtrace-run could not start tracing', err);
   }

@@ -15,6 +15,12 @@ export interface ModuleHook {
   readonly versions?: string;
   /** A file inside the module to patch instead of its main export (e.g. `lib/client.js`). */
   readonly file?: string;
+  /**
+   * The package is ES modules only (or its ES build is what must be patched): an ES module process then
+   * needs the import-in-the-middle loader, which the preloader installs for it. A CommonJS package (every
+   * integration today) leaves this out: its ESM importers are patched without a loader.
+   */
+  readonly esmOnly?: boolean;
   /** Load the patch code. Called at most once per process, when the module is first required. */
   load(): Patcher;
 }

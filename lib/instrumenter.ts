@@ -82,6 +82,8 @@ export class Instrumenter {
   readonly importNames: readonly string[];
   /** Whether some hook names an internal file (import-in-the-middle then needs `internals: true`). */
   readonly hasFileHooks: boolean;
+  /** Whether a registered integration targets an ES-only package (an ES module process then needs the ESM loader). */
+  readonly hasEsmOnlyHooks: boolean;
 
   private tracerInstance: Tracer | undefined;
   private readonly createTracer: (() => Tracer) | undefined;
@@ -107,6 +109,7 @@ export class Instrumenter {
     this.globalHooks = options.globalHooks ?? [];
     const modules = new Set<string>();
     let hasFileHooks = false;
+    let hasEsmOnlyHooks = false;
     for (const hook of options.moduleHooks) {
       const key = hookKey(hook.module, hook.file);
       const list = this.byKey.get(key);
@@ -114,10 +117,12 @@ export class Instrumenter {
       else this.byKey.set(key, [hook]);
       modules.add(hookKey(hook.module));
       if (hook.file) hasFileHooks = true;
+      if (hook.esmOnly === true) hasEsmOnlyHooks = true;
     }
     this.requireNames = [...new Set([...modules, ...this.byKey.keys()])];
     this.importNames = [...modules];
     this.hasFileHooks = hasFileHooks;
+    this.hasEsmOnlyHooks = hasEsmOnlyHooks;
   }
 
   /** The tracer, built now if it was not yet. */

@@ -1,5 +1,6 @@
 /**
- * When the preloader installs the ESM hooks (import-in-the-middle's loader thread on Node 20): the rule in
+ * How the preloader readies an ES module process (without import-in-the-middle's loader thread, unless an
+ * integration targets an ES-only package or DD_TRACE_ESM_HOOKS=true asks for it): the rule in
  * hooks/esm-decision.ts on real files, then real processes under the launcher and `--require`: an ES module
  * app is traced without `--import`, a CommonJS app starts no loader, and the escape hatch both ways.
  */
@@ -199,18 +200,18 @@ describe('ESM hooks decision in real processes', function () {
     ['esm-pkg/app.js', 'the entry\'s package.json says "type": "module"'],
     ['esm-detect/app.js', 'the entry has import/export statements'],
   ] as const) {
-    it(`launcher: ${app} (ESM, not by its extension) gets the ESM hooks and is traced`, async () => {
+    it(`launcher: ${app} (ESM, not by its extension) is seen as ES modules and traced, without the loader thread`, async () => {
       const run = runApp(fixture('start', app), { mode: 'launcher', agent, env: { DD_TRACE_DEBUG: 'true' } });
       const r = await result(run);
-      assert.deepEqual(r, { esmHooked: true, importedRequestWrapped: true });
-      assert.ok(run.stderr.includes(`ESM hooks installed: ${why}`), run.stderr);
+      assert.deepEqual(r, { esmHooked: false, esmWithoutLoader: true, importedRequestWrapped: true });
+      assert.ok(run.stderr.includes(`ES module process (${why})`), run.stderr);
       await agent.waitForSpans(clientSpan('/esm-app'));
     });
   }
 
   it('launcher: DD_TRACE_ESM_HOOKS=false leaves an ESM app its CommonJS coverage only', async () => {
     const run = runApp(fixture('start', 'esm-pkg/app.js'), { mode: 'launcher', agent, env: { DD_TRACE_ESM_HOOKS: 'false' } });
-    assert.deepEqual(await result(run), { esmHooked: false, importedRequestWrapped: false });
+    assert.deepEqual(await result(run), { esmHooked: false, esmWithoutLoader: false, importedRequestWrapped: false });
   });
 
   it('launcher: a CommonJS app starts no ESM loader thread and never loads import-in-the-middle', async () => {
@@ -219,8 +220,9 @@ describe('ESM hooks decision in real processes', function () {
     assert.equal(r.enabled, true);
     assert.equal(r.httpRequestWrapped, true, 'CommonJS tracing is in place');
     assert.equal(r.esmHooked, false);
+    assert.equal(r.esmWithoutLoader, false);
     assert.deepEqual(r.iitmFiles, [], 'no import-in-the-middle file in require.cache');
-    assert.match(run.stderr, /ESM hooks not needed: no ES module entry, ESM flag or loader/);
+    assert.match(run.stderr, /no ES module entry, ESM flag or loader: CommonJS only/);
     assert.doesNotMatch(run.stderr, /in the ESM loader thread/, 'no loader thread ran the preload');
   });
 
@@ -233,27 +235,38 @@ describe('ESM hooks decision in real processes', function () {
     assert.deepEqual(await result(run), { enabled: true, esmHooked: false });
   });
 
-  it('launcher: node --input-type=module -e gets them', async () => {
+  it('launcher: node --input-type=module -e is an ES module process (prepared without the loader)', async () => {
     const run = runApp(fixture('start', 'state-app.js'), {
       mode: 'launcher',
       agent,
-      command: [process.execPath, '--input-type=module', '-e', "const s = globalThis[Symbol.for('ddtrace-run.preload')]; console.log('RESULT ' + JSON.stringify({ esmHooked: s.esmHooked }))"],
+      command: [process.execPath, '--input-type=module', '-e', "const s = globalThis[Symbol.for('ddtrace-run.preload')]; console.log('RESULT ' + JSON.stringify({ esmHooked: s.esmHooked, esmWithoutLoader: s.esmWithoutLoader }))"],
     });
-    assert.deepEqual(await result(run), { esmHooked: true });
+    assert.deepEqual(await result(run), { esmHooked: false, esmWithoutLoader: true });
   });
 
-  it('--require: a CommonJS app that import()s a hooked library needs DD_TRACE_ESM_HOOKS=true (Node 20 loads it without require())', async () => {
+  it('--require: a CommonJS app that import()s a hooked CommonJS library has it patched without the loader (Node 20 loads it without require())', async () => {
     const FAKE = fixture('start/fake-integration.cjs');
     const plain = await result(runApp(fixture('start', 'dynamic-import-app.js'), { mode: 'require', preload: [FAKE], agent }));
-    assert.deepEqual(plain, { greet: 'hello dynamic', wrapped: false, internalWrapped: true, esmHooked: false }, 'the loss: only its require()d internal file is patched');
-    const forced = await result(runApp(fixture('start', 'dynamic-import-app.js'), { mode: 'require', preload: [FAKE], agent, env: { DD_TRACE_ESM_HOOKS: 'true' } }));
-    assert.deepEqual(forced, { greet: 'hello dynamic', wrapped: true, internalWrapped: true, esmHooked: true });
-    const spans = await agent.waitForSpans((s) => s.some((x) => x.name === 'fake.greet'));
+    assert.deepEqual(plain, { greet: 'hello dynamic', wrapped: true, internalWrapped: true, esmHooked: false, esmWithoutLoader: false });
+    let spans = await agent.waitForSpans((s) => s.some((x) => x.name === 'fake.greet'));
     assert.deepEqual(spans.filter((s) => s.name === 'fake.greet').map((s) => s.resource), ['dynamic']);
+    agent.reset();
+    const forced = await result(runApp(fixture('start', 'dynamic-import-app.js'), { mode: 'require', preload: [FAKE], agent, env: { DD_TRACE_ESM_HOOKS: 'true' } }));
+    assert.deepEqual(forced, { greet: 'hello dynamic', wrapped: true, internalWrapped: true, esmHooked: true, esmWithoutLoader: false });
+    spans = await agent.waitForSpans((s) => s.some((x) => x.name === 'fake.greet'));
+    assert.deepEqual(spans.filter((s) => s.name === 'fake.greet').map((s) => s.resource), ['dynamic'], 'patched once, by whichever hook saw it first');
   });
 
-  it('--import always installs them, even for a CommonJS app', async () => {
+  it('--import prepares ES modules without the loader thread, even for a CommonJS app: import-in-the-middle is never loaded', async () => {
     const r = await result(runApp(fixture('start', 'state-app.js'), { mode: 'import', agent }));
+    assert.equal(r.esmHooked, false);
+    assert.equal(r.esmWithoutLoader, true);
+    assert.equal(r.httpRequestWrapped, true);
+    assert.deepEqual(r.iitmFiles, []);
+  });
+
+  it('--import installs the import-in-the-middle loader when an integration targets an ES-only package', async () => {
+    const r = await result(runApp(fixture('start', 'state-app.js'), { mode: 'import', agent, preload: [fixture('start/fake-integration.cjs')] }));
     assert.equal(r.esmHooked, true);
     assert.notDeepEqual(r.iitmFiles, []);
   });

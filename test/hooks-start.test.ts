@@ -105,11 +105,11 @@ describe('zero-code start (preloaders in child processes)', function () {
       await agent.waitForSpans(hasAll('custom.esm', 'fake.add'));
     });
 
-    it('--require on an ESM app with DD_TRACE_ESM_HOOKS=false: the tracer works, ESM imports are not patched', async () => {
+    it('--require on an ESM app with DD_TRACE_ESM_HOOKS=false: the tracer works, an imported CommonJS library is still patched, a pure ES module is not', async () => {
       const app = start('esm-app.mjs', { mode: 'require', preload: [FAKE], env: { DD_TRACE_ESM_HOOKS: 'false' } });
       const r = await result(app);
       await exitsCleanly(app);
-      assert.equal(r.wrapped, false);
+      assert.equal(r.wrapped, true, 'CommonJS, patched as the ESM loader loads it (hooks/esm-imported-cjs.ts)');
       assert.equal(r.esmWrapped, false);
       await agent.waitForSpans(hasAll('custom.esm'));
     });

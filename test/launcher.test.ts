@@ -237,10 +237,10 @@ describe('ddtrace-run launcher', function () {
       assert.equal(out.esm, false, 'node -e: no ESM loader');
       assert.ok(out.o.includes(join(dir, 'node_modules', 'ddtrace-run', 'dist', 'hooks', 'register.js').replace(/"/g, '\\"')), out.o);
       assert.equal(launch(['--version'], {}, bin).stdout.trim(), VERSION);
-      // The ESM side resolves import-in-the-middle from that copy too.
+      // The ESM loader, when asked for, resolves import-in-the-middle from that copy too.
       const esm = launch(
         [process.execPath, '--input-type=module', '-e', "const s=globalThis[Symbol.for('ddtrace-run.preload')]; console.log(JSON.stringify({esm: s.esmHooked}))"],
-        {},
+        { DD_TRACE_ESM_HOOKS: 'true' },
         bin,
       );
       assert.equal(esm.code, 0, esm.stderr);

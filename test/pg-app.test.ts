@@ -5,13 +5,14 @@
  *
  * pg 8.0.3 is installed under the alias `pg8_0`, a name no app requires. To load it the way an app would,
  * the test builds `test/fixtures/pg/.tmp/pg8_0-<pid>/` (git-ignored) holding copies of the fixture files and
- * `node_modules/pg -> <root>/node_modules/pg8_0`: the app's `require('pg')` / `import 'pg'` then resolves
- * to the 8.0.3 files through the ordinary resolver, the preloader sees a module named `pg` and reads its
+ * of `<root>/node_modules/pg8_0` as `node_modules/pg` (a copy, not a symlink: Node hands an ES module's
+ * import of a CommonJS package over by its real path, and the preloader names the package from that path):
+ * the app's `require('pg')` / `import 'pg'` then resolves to the 8.0.3 files through the ordinary resolver, the preloader sees a module named `pg` and reads its
  * version (8.0.3) from that package's own package.json. The app prints the version it loaded and the
  * preloader's debug log says what it patched; both are checked.
  */
 import * as assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedSpan } from './helpers/test-agent';
 import { fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
@@ -61,7 +62,7 @@ function pg80Dir(): string {
   const dir = fixture('pg', '.tmp', `pg8_0-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules', 'pg8_0'), join(dir, 'node_modules', 'pg'), 'dir');
+  cpSync(join(ROOT, 'node_modules', 'pg8_0'), join(dir, 'node_modules', 'pg'), { recursive: true, dereference: true });
   for (const file of FIXTURE_FILES) copyFileSync(fixture('pg', file), join(dir, file));
   pg80 = dir;
   return dir;

@@ -6,7 +6,7 @@
  * `TracerProvider.register()`, from resolving the package the way the app's entry point would.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { resolve as resolvePath, dirname, join } from 'node:path';
 
 /** The parts of the API module this package calls. */
 export interface OtelApiModule {
@@ -79,6 +79,8 @@ export function loadAppApi(): ApiCopy | undefined {
   const bases: string[] = [];
   const main = require.main?.filename;
   if (main) bases.push(dirname(main));
+  // An ES module entry has no require.main: its script's directory, then the working directory.
+  else if (process.argv[1]) bases.push(dirname(resolvePath(process.argv[1])));
   bases.push(process.cwd());
   for (const base of bases) {
     let file: string;

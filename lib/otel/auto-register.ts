@@ -24,10 +24,14 @@ export function providerFor(tracer: Tracer): TracerProvider {
   return provider;
 }
 
-/** True when the preloader's module hooks are installed (they will report every copy that is loaded). */
+/**
+ * True when the preloader's module hooks are installed and will report every copy that is loaded. An ES
+ * module process without the ESM loader does not see the API's ES module build (it shares the CommonJS
+ * build's globals, so registering through the app's CommonJS copy covers it).
+ */
 function hooksInstalled(): boolean {
-  const state = (globalThis as { [PRELOAD]?: { instrumenter?: unknown } })[PRELOAD];
-  return state?.instrumenter !== undefined;
+  const state = (globalThis as { [PRELOAD]?: { instrumenter?: unknown; esmWithoutLoader?: boolean } })[PRELOAD];
+  return state?.instrumenter !== undefined && state.esmWithoutLoader !== true;
 }
 
 /** Register with every known copy now, if the tracer's configuration asks for it. */
