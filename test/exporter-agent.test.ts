@@ -181,6 +181,54 @@ describe('AgentExporter', function () {
     assert.ok(e.stats().bufferedTraces > 0, 'the rest waits for the next flush');
   });
 
+  for (const protocolVersion of ['0.4', '0.5'] as const) {
+    it(`v${protocolVersion}: a sent payload's buffer is reused for a later one, and every payload still arrives intact`, async () => {
+      const e = exporter({ protocolVersion });
+      const sent: Buffer[] = [];
+      const encoder = (e as unknown as { encoder: { take(): { parts: Buffer[] } | undefined } }).encoder;
+      const take = encoder.take.bind(encoder);
+      encoder.take = () => {
+        const payload = take();
+        if (payload !== undefined) sent.push(payload.parts[payload.parts.length - 1]);
+        return payload;
+      };
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 3; i++) e.export([span({ name: `round-${round}`, meta: { round: String(round), i: String(i) } })]);
+        await e.flush();
+      }
+      assert.equal(sent.length, 4);
+      // Payload 1 went out while payload 2 was being filled; after its 2xx its buffer came back, so payload 3
+      // is written into it (and payload 4 into payload 2's).
+      assert.equal(sent[2].buffer, sent[0].buffer, 'payload 3 reuses payload 1\'s buffer');
+      assert.equal(sent[3].buffer, sent[1].buffer, 'payload 4 reuses payload 2\'s buffer');
+      const requests = agent.traceRequests();
+      assert.equal(requests.length, 4);
+      requests.forEach((request, round) => {
+        assert.deepEqual(request.traces.map((t) => [t[0].name, t[0].meta.round, t[0].meta.i]), [0, 1, 2].map((i) => [`round-${round}`, String(round), String(i)]));
+      });
+      assert.deepEqual(agent.violations, []);
+    });
+  }
+
+  it('a payload the agent refused is not reused (its bytes may still be queued on a closing socket)', async () => {
+    agent.respondWith(500, 'no');
+    const e = exporter();
+    const sent: Buffer[] = [];
+    const encoder = (e as unknown as { encoder: { take(): { parts: Buffer[] } | undefined } }).encoder;
+    const take = encoder.take.bind(encoder);
+    encoder.take = () => {
+      const payload = take();
+      if (payload !== undefined) sent.push(payload.parts[0]);
+      return payload;
+    };
+    for (let round = 0; round < 3; round++) {
+      e.export([span()]);
+      await e.flush();
+    }
+    assert.equal(sent.length, 3);
+    assert.notEqual(sent[2].buffer, sent[0].buffer);
+  });
+
   it('passes rate_by_service to onRates', async () => {
     const seen: Record<string, number>[] = [];
     agent.setRates({ 'service:svc,env:prod': 0.25, 'service:,env:': 1 });

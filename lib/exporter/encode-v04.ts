@@ -90,6 +90,13 @@ export class V04Encoder implements TraceEncoder {
     return true;
   }
 
+  /** {@inheritDoc TraceEncoder.recycle} */
+  recycle(payload: EncodedPayload): void {
+    // The last part is this encoder's payload buffer (v0.5 sends a small strings part before it).
+    const last = payload.parts[payload.parts.length - 1];
+    if (last !== undefined) this.bytes.recycle(last);
+  }
+
   /** {@inheritDoc TraceEncoder.take} */
   take(): EncodedPayload | undefined {
     if (this.count === 0) return undefined;

@@ -37,6 +37,11 @@ export interface TraceEncoder {
   append(spans: readonly EncodableSpan[], maxSize: number): boolean;
   /** Assemble the payload from everything appended and start a new, empty one. */
   take(): EncodedPayload | undefined;
+  /**
+   * Hand back a payload {@link TraceEncoder.take} returned, once nothing reads its bytes any more (the agent
+   * answered it): its buffer is reused for a later payload instead of waiting for a garbage collection.
+   */
+  recycle(payload: EncodedPayload): void;
 }
 
 /**
@@ -108,10 +113,20 @@ function capacityFor(lastSize: number): number {
   return c;
 }
 
-/** The encoded chunks of one payload, copied back to back behind `reserved` bytes left for a header. */
+/** A buffer larger than this is not kept for reuse (one burst must not pin it for the life of the process). */
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The encoded chunks of one payload, copied back to back behind `reserved` bytes left for a header.
+ *
+ * A payload's buffer lives outside the JS heap, and V8 frees it only when a garbage collection finds its
+ * wrapper dead, which under steady load can take many payloads: each sent payload's buffer is therefore handed
+ * back ({@link PayloadBuffer.recycle}) and reused, so memory stays at about two payloads.
+ */
 export class PayloadBuffer {
   private buf: Buffer;
   private pos: number;
+  private spare: Buffer | undefined;
 
   /** @param reserved - bytes kept free at the start (filled in by the caller of {@link PayloadBuffer.take}). */
   constructor(private readonly reserved: number) {
@@ -140,9 +155,19 @@ export class PayloadBuffer {
   /** Hand over the bytes (reserved ones first) and start again, empty, at about the size this one reached. */
   take(): Buffer {
     const bytes = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafeSlow(capacityFor(this.pos));
+    const wanted = capacityFor(this.pos);
+    const spare = this.spare;
+    this.spare = undefined;
+    this.buf = spare !== undefined && spare.length >= wanted ? spare : Buffer.allocUnsafeSlow(wanted);
     this.pos = this.reserved;
     return bytes;
+  }
+
+  /** Take back bytes {@link PayloadBuffer.take} returned (nothing may read them afterwards) for reuse. */
+  recycle(bytes: Buffer): void {
+    const whole = bytes.buffer;
+    if (bytes.byteOffset !== 0 || whole.byteLength > MAX_SPARE_BYTES || whole === this.buf.buffer) return;
+    if (this.spare === undefined || this.spare.length < whole.byteLength) this.spare = Buffer.from(whole);
   }
 }
 
