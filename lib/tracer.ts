@@ -66,6 +66,8 @@ export class Tracer {
   private samplerInstance: PrioritySampler | undefined;
   private propagatorInstance: Propagator | undefined;
   private readonly integrationOptions = new Map<string, IntegrationOptions>();
+  // Integrations ask for their settings on every traced call: answered from here until use() or init().
+  private readonly settingsCache = new Map<string, IntegrationSettings>();
   private readonly initListeners: Array<(tracer: Tracer) => void> = [];
   private exitFlushInstalled = false;
 
@@ -93,6 +95,7 @@ export class Tracer {
       const previousUrl = this.config.agentUrl;
       const previousProtocol = this.config.protocolVersion;
       this.config = resolveConfig(this.options);
+      this.settingsCache.clear();
       setDebug(this.config.debug);
       this.buildBaseTags();
       this.samplerInstance = undefined;
@@ -359,6 +362,7 @@ export class Tracer {
     const opts = typeof options === 'boolean' ? { enabled: options } : options;
     const key = integration.toLowerCase();
     this.integrationOptions.set(key, { ...(this.integrationOptions.get(key) ?? {}), ...opts });
+    this.settingsCache.clear();
     // Integrations cache their on/off state for the hot path: tell them it changed.
     for (const listener of this.initListeners) listener(this);
     return this;
@@ -366,10 +370,15 @@ export class Tracer {
 
   /** The effective settings of one integration (environment plus `tracer.use`). */
   integrationSettings(integration: string): IntegrationSettings {
-    const key = integration.toLowerCase();
-    const options = this.integrationOptions.get(key) ?? {};
-    const enabled = this.config.enabled && !this.config.disabledIntegrations.has(key) && options.enabled !== false;
-    return { enabled, service: options.service ?? this.config.serviceMapping[key], options };
+    let settings = this.settingsCache.get(integration);
+    if (settings === undefined) {
+      const key = integration.toLowerCase();
+      const options = this.integrationOptions.get(key) ?? {};
+      const enabled = this.config.enabled && !this.config.disabledIntegrations.has(key) && options.enabled !== false;
+      settings = Object.freeze({ enabled, service: options.service ?? this.config.serviceMapping[key], options });
+      this.settingsCache.set(integration, settings);
+    }
+    return settings;
   }
 
   /** The sampler's decision for a trace, made once (at first injection or at export). */
