@@ -1,28 +1,26 @@
 /**
- * Whether a process needs the ESM hooks (import-in-the-middle's loader), decided by the CommonJS preloader
- * before the app's entry runs.
+ * How the CommonJS preloader readies a process for ES modules, decided before the app's entry runs.
  *
- * The loader is what traces modules reached by `import`; on Node 20 it runs in a worker thread that costs
- * tens of milliseconds at every start. A process whose entry runs as CommonJS reaches the traced libraries
- * through `require()`, which require-in-the-middle covers, so it goes without. The rule, in order:
+ * Every traced package is CommonJS, and the first file of one that an ES module imports is patched through
+ * hooks/esm-imported-cjs.ts, so an ES module process needs no ESM loader (on Node 20 that loader is a worker
+ * thread: tens of milliseconds at every start, and its memory). What it does need is its instrumented built-ins
+ * (`http`, `https`) patched before its imports bind, since `import 'node:http'` never reaches require().
+ * A process is an ES module process, by the rule below, in order:
  *
- * 1. `DD_TRACE_ESM_HOOKS=true` forces the hooks on, `DD_TRACE_ESM_HOOKS=false` turns them off.
- * 2. On when Node is told to use ESM or loaders: `--import`, `--loader` / `--experimental-loader` (tsx,
+ * 1. `DD_TRACE_ESM_HOOKS=true` installs import-in-the-middle's loader anyway, `DD_TRACE_ESM_HOOKS=false`
+ *    skips the ES module preparation.
+ * 2. Node is told to use ESM or loaders: `--import`, `--loader` / `--experimental-loader` (tsx,
  *    ts-node/esm…), `--input-type=module`, `--experimental-default-type=module`, in the command line or in
  *    `NODE_OPTIONS`.
- * 3. On when the entry script (`process.argv[1]`, symlinks resolved) will run as ESM: it ends in `.mjs` or
- *    `.mts`; or it is any other file but `.cjs`/`.cts`/`.json`/`.node` and its nearest `package.json` says
+ * 3. The entry script (`process.argv[1]`, symlinks resolved) will run as ESM: it ends in `.mjs` or `.mts`; or
+ *    it is any other file but `.cjs`/`.cts`/`.json`/`.node` and its nearest `package.json` says
  *    `"type": "module"`; or that `package.json` has no `"type"` and the file has `import`/`export`
  *    statements or `import.meta` (Node runs such a file as ESM).
- * 4. Off in worker threads (unless forced): a worker's script is not known yet when its preloader runs, and
- *    each worker would start a loader thread of its own. Their `require()` calls are traced; their imports
- *    are not (nor were they when the launcher added `--import`: Node does not run it in workers).
- * 5. Otherwise off: `node app.js` (CommonJS), `node -e`, the REPL, npm and npx themselves.
+ * 4. Not in worker threads: a worker's script is not known yet when its preloader runs.
+ * 5. Otherwise not: `node app.js` (CommonJS), `node -e`, the REPL, npm and npx themselves.
  *
- * What a CommonJS app loses: an `import()` of a traced package. On Node 20 a CommonJS package loaded by
- * `import()` does not go through `require()` (Node's ESM loader calls the CommonJS loader directly, and
- * packages with an `import` condition, such as pg or @opentelemetry/api, hand over their ES module build),
- * so only the ESM hooks see it. Such an app sets `DD_TRACE_ESM_HOOKS=true`.
+ * An ES module process gets import-in-the-middle's loader when an integration declares an ES-only package
+ * (`esmOnly` in its hook); it then traces ES module builds too.
  */
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';

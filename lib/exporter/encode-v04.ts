@@ -12,6 +12,7 @@ import {
   ARRAY32_HEADER_SIZE,
   packTransient,
   PayloadBuffer,
+  recycleLastPart,
   wireDuration,
   wireId,
   wireMeta,
@@ -92,9 +93,7 @@ export class V04Encoder implements TraceEncoder {
 
   /** {@inheritDoc TraceEncoder.recycle} */
   recycle(payload: EncodedPayload): void {
-    // The last part is this encoder's payload buffer (v0.5 sends a small strings part before it).
-    const last = payload.parts[payload.parts.length - 1];
-    if (last !== undefined) this.bytes.recycle(last);
+    recycleLastPart(this.bytes, payload);
   }
 
   /** {@inheritDoc TraceEncoder.take} */

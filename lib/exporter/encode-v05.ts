@@ -18,6 +18,7 @@ import {
   packedStringSize,
   packTransient,
   PayloadBuffer,
+  recycleLastPart,
   wireDuration,
   wireId,
   wireStart,
@@ -94,9 +95,7 @@ export class V05Encoder implements TraceEncoder {
 
   /** {@inheritDoc TraceEncoder.recycle} */
   recycle(payload: EncodedPayload): void {
-    // The last part is this encoder's payload buffer (v0.5 sends a small strings part before it).
-    const last = payload.parts[payload.parts.length - 1];
-    if (last !== undefined) this.traces.recycle(last);
+    recycleLastPart(this.traces, payload);
   }
 
   /** {@inheritDoc TraceEncoder.take} */

@@ -113,6 +113,15 @@ function capacityFor(lastSize: number): number {
   return c;
 }
 
+/**
+ * {@link TraceEncoder.recycle} for an encoder whose payloads end with the bytes of `buffer` (v0.5 sends a
+ * small strings part before them).
+ */
+export function recycleLastPart(buffer: PayloadBuffer, payload: EncodedPayload): void {
+  const last = payload.parts[payload.parts.length - 1];
+  if (last !== undefined) buffer.recycle(last);
+}
+
 /** A buffer larger than this is not kept for reuse (one burst must not pin it for the life of the process). */
 const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
