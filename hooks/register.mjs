@@ -2,9 +2,10 @@
 //
 // It starts the tracer through the CommonJS preloader: require-in-the-middle covers every require(), and
 // hooks/esm-imported-cjs.ts the CommonJS packages an ES module imports (Node loads those without
-// require()). When every traced package is CommonJS (the registry's today) no ESM loader is needed: an ES module process only has
-// the instrumented built-ins (http, https) patched now, before its imports bind (see hooks/esm-decision.ts).
-// That spares Node 20's off-thread loader (a worker thread: about 35 ms at every start and 10 MB).
+// require()). When every traced package is CommonJS (the registry's are today) no ESM loader is needed: an
+// ES module process only has the instrumented built-ins (http, https) patched now, before its imports bind
+// (see hooks/esm-decision.ts). That spares Node 20's off-thread loader (a worker thread: about 35 ms at
+// every start, and its memory).
 // The import-in-the-middle loader, restricted to the registry's module names, is installed when an
 // integration declares an ES-only package (esmOnly) or with DD_TRACE_ESM_HOOKS=true; DD_TRACE_ESM_HOOKS=false
 // skips the ESM preparation.
