@@ -202,6 +202,15 @@ export function installEsmHooksIfNeeded(target: EsmHooksTarget, isMainThread: bo
     debug('no ES module entry, ESM flag or loader: CommonJS only (DD_TRACE_ESM_HOOKS=true installs the ESM loader anyway)');
     return;
   }
+  prepareEsmProcess(target, reason);
+}
+
+/**
+ * Ready an ES module process (`reason` says why it is one): import-in-the-middle's loader when an integration
+ * targets an ES-only package, else {@link prepareEsmWithoutLoader}. Shared by the CommonJS preloader and
+ * hooks/register.mjs; idempotent.
+ */
+export function prepareEsmProcess(target: EsmHooksTarget, reason: string): void {
   if (target.instrumenter?.hasEsmOnlyHooks) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const installed = (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);

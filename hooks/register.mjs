@@ -17,13 +17,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 const { start } = require('../dist/hooks/register.js');
-const { esmHooksSetting, prepareEsmWithoutLoader } = require('../dist/hooks/esm-decision.js');
-const { installEsmHooks } = require('../dist/hooks/esm-hooks.js');
+const { esmHooksSetting, prepareEsmProcess } = require('../dist/hooks/esm-decision.js');
 
 const state = start();
 // start() decided from the flags and the entry; an `import 'ddtrace-run/register'` inside an app is an ES
 // module process whatever they said.
-if (esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS) === 'auto') {
-  if (state.instrumenter?.hasEsmOnlyHooks) installEsmHooks(state);
-  else prepareEsmWithoutLoader(state);
-}
+if (esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS) === 'auto') prepareEsmProcess(state, 'loaded by import');

@@ -47,6 +47,22 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * The encoder's buffer behind each payload `e` takes from now on (the last part: v0.5 puts its strings first),
+ * recorded by watching the exporter's private encoder; the payloads themselves are left as they are.
+ */
+function payloadBuffers(e: AgentExporter): Buffer[] {
+  const sent: Buffer[] = [];
+  const encoder = (e as unknown as { encoder: { take(): { parts: Buffer[] } | undefined } }).encoder;
+  const take = encoder.take.bind(encoder);
+  encoder.take = () => {
+    const payload = take();
+    if (payload !== undefined) sent.push(payload.parts[payload.parts.length - 1]);
+    return payload;
+  };
+  return sent;
+}
+
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('AgentExporter', function () {
@@ -184,14 +200,7 @@ describe('AgentExporter', function () {
   for (const protocolVersion of ['0.4', '0.5'] as const) {
     it(`v${protocolVersion}: a sent payload's buffer is reused for a later one, and every payload still arrives intact`, async () => {
       const e = exporter({ protocolVersion });
-      const sent: Buffer[] = [];
-      const encoder = (e as unknown as { encoder: { take(): { parts: Buffer[] } | undefined } }).encoder;
-      const take = encoder.take.bind(encoder);
-      encoder.take = () => {
-        const payload = take();
-        if (payload !== undefined) sent.push(payload.parts[payload.parts.length - 1]);
-        return payload;
-      };
+      const sent = payloadBuffers(e);
       for (let round = 0; round < 4; round++) {
         for (let i = 0; i < 3; i++) e.export([span({ name: `round-${round}`, meta: { round: String(round), i: String(i) } })]);
         await e.flush();
@@ -213,14 +222,7 @@ describe('AgentExporter', function () {
   it('a payload the agent refused is not reused (its bytes may still be queued on a closing socket)', async () => {
     agent.respondWith(500, 'no');
     const e = exporter();
-    const sent: Buffer[] = [];
-    const encoder = (e as unknown as { encoder: { take(): { parts: Buffer[] } | undefined } }).encoder;
-    const take = encoder.take.bind(encoder);
-    encoder.take = () => {
-      const payload = take();
-      if (payload !== undefined) sent.push(payload.parts[0]);
-      return payload;
-    };
+    const sent = payloadBuffers(e);
     for (let round = 0; round < 3; round++) {
       e.export([span()]);
       await e.flush();
