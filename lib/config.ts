@@ -54,8 +54,11 @@ export interface TracerOptions {
   otel?: boolean;
   /** Per-middleware spans in web frameworks (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED`). */
   middlewareTracing?: boolean;
-  /** Where traces go: the Datadog Agent, or printed as trees on stderr (`DD_TRACE_EXPORTER`). */
-  exporter?: 'agent' | 'console';
+  /**
+   * Where traces go: the Datadog Agent, printed as trees on stderr, or OTLP/HTTP to an OpenTelemetry
+   * Collector, Jaeger or Tempo (`DD_TRACE_EXPORTER`, or `OTEL_TRACES_EXPORTER=otlp`).
+   */
+  exporter?: 'agent' | 'console' | 'otlp';
 }
 
 /** The resolved configuration. */
@@ -79,7 +82,7 @@ export interface Config {
   readonly otel: boolean;
   readonly middlewareTracing: boolean;
   /** Where traces go (`DD_TRACE_EXPORTER`: `agent`, the default, or `console`). */
-  readonly exporter: 'agent' | 'console';
+  readonly exporter: 'agent' | 'console' | 'otlp';
   /** Integrations turned off (`DD_TRACE_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_<NAME>_ENABLED=false`). */
   readonly disabledIntegrations: ReadonlySet<string>;
   /** HTTP client statuses that mark a span in error (`DD_HTTP_CLIENT_ERROR_STATUSES`, default 400-499). */
@@ -142,7 +145,13 @@ function integrationFlags(env: Env): Set<string> {
  * runs when it is built; the preloader runs in every `node` process, most of which never build one.
  */
 export function resolveSwitches(env: Env = process.env): Pick<Config, 'enabled' | 'disabledIntegrations'> {
-  return { enabled: parseBool('DD_TRACE_ENABLED', env.DD_TRACE_ENABLED, true), disabledIntegrations: integrationFlags(env) };
+  return { enabled: tracingEnabled(env), disabledIntegrations: integrationFlags(env) };
+}
+
+/** `DD_TRACE_ENABLED`, or else off when `OTEL_TRACES_EXPORTER=none` (as Datadog's tracers map it). */
+function tracingEnabled(env: Env): boolean {
+  if (env.DD_TRACE_ENABLED !== undefined && env.DD_TRACE_ENABLED.trim() !== '') return parseBool('DD_TRACE_ENABLED', env.DD_TRACE_ENABLED, true);
+  return env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() !== 'none';
 }
 
 /** Resolve the configuration from options (which win) and the environment. */
@@ -179,11 +188,17 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     else warnOnce('config:DD_TRACE_AGENT_PROTOCOL_VERSION', `DD_TRACE_AGENT_PROTOCOL_VERSION=${JSON.stringify(v)} is not 0.4 or 0.5; using 0.4`);
   }
 
-  let exporter: 'agent' | 'console' = options.exporter ?? 'agent';
+  let exporter: 'agent' | 'console' | 'otlp' = options.exporter ?? 'agent';
   if (options.exporter === undefined && env.DD_TRACE_EXPORTER) {
     const v = env.DD_TRACE_EXPORTER.trim().toLowerCase();
-    if (v === 'agent' || v === 'console') exporter = v;
-    else warnOnce('config:DD_TRACE_EXPORTER', `DD_TRACE_EXPORTER=${JSON.stringify(env.DD_TRACE_EXPORTER)} is not agent or console; using agent`);
+    if (v === 'agent' || v === 'console' || v === 'otlp') exporter = v;
+    else warnOnce('config:DD_TRACE_EXPORTER', `DD_TRACE_EXPORTER=${JSON.stringify(env.DD_TRACE_EXPORTER)} is not agent, console or otlp; using agent`);
+  } else if (options.exporter === undefined && env.OTEL_TRACES_EXPORTER) {
+    // The OpenTelemetry variable, as Datadog's tracers read it: `otlp` selects the OTLP exporter; `none`
+    // turns tracing off (see `enabled`); anything else is reported.
+    const v = env.OTEL_TRACES_EXPORTER.trim().toLowerCase();
+    if (v === 'otlp') exporter = 'otlp';
+    else if (v !== 'none') warnOnce('config:OTEL_TRACES_EXPORTER', `OTEL_TRACES_EXPORTER=${JSON.stringify(env.OTEL_TRACES_EXPORTER)} is not otlp or none; using the Datadog Agent exporter`);
   }
 
   const serviceMapping = { ...parseTags('DD_SERVICE_MAPPING', env.DD_SERVICE_MAPPING), ...(options.serviceMapping ?? {}) };
@@ -195,7 +210,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     tags,
     agentUrl,
     agentUrlExplicit,
-    enabled: options.enabled ?? parseBool('DD_TRACE_ENABLED', env.DD_TRACE_ENABLED, true),
+    enabled: options.enabled ?? tracingEnabled(env),
     debug: options.debug ?? parseBool('DD_TRACE_DEBUG', env.DD_TRACE_DEBUG, false),
     flushIntervalMs: options.flushInterval ?? parseInteger('DD_TRACE_FLUSH_INTERVAL', env.DD_TRACE_FLUSH_INTERVAL, 2000, 0, 3_600_000),
     partialFlushMinSpans:

@@ -17,6 +17,7 @@ import { TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
 import { copyFunctionShape } from './function-shape';
 import { debug, errorOnce, setDebug } from './log';
+import { TRACER_VERSION } from './version';
 import type { PrioritySampler } from './sampler';
 import type { Propagator } from './propagation';
 import { parentFromReferences } from './opentracing/references';
@@ -94,13 +95,14 @@ export class Tracer {
       this.options = { ...this.options, ...options };
       const previousUrl = this.config.agentUrl;
       const previousProtocol = this.config.protocolVersion;
+      const previousExporter = this.config.exporter;
       this.config = resolveConfig(this.options);
       this.settingsCache.clear();
       setDebug(this.config.debug);
       this.buildBaseTags();
       this.samplerInstance = undefined;
       this.propagatorInstance = undefined;
-      if (this.exporterInstance && (previousUrl !== this.config.agentUrl || previousProtocol !== this.config.protocolVersion)) {
+      if (this.exporterInstance && (previousUrl !== this.config.agentUrl || previousProtocol !== this.config.protocolVersion || previousExporter !== this.config.exporter)) {
         const old = this.exporterInstance as Exporter & { stop?: () => void };
         this.exporterInstance = undefined;
         void old.flush().then(() => old.stop?.());
@@ -407,20 +409,38 @@ export class Tracer {
       const { ConsoleExporter } = require('./exporter/console-exporter') as typeof import('./exporter/console-exporter');
       return new ConsoleExporter();
     }
+    if (this.config.exporter === 'otlp') return this.withExitFlush(this.createOtlpExporter());
     // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
     const exporter = new AgentExporter({
       url: this.config.agentUrl,
       protocolVersion: this.config.protocolVersion,
       flushIntervalMs: this.config.flushIntervalMs,
       onRates: (rates) => this.sampler().updateRates(rates),
     });
-    // flush() always reaches the current exporter, so one exit hook per tracer serves every replacement.
+    return this.withExitFlush(exporter);
+  }
+
+  /** The OTLP exporter, configured from the `OTEL_EXPORTER_OTLP_*` variables (loaded only when chosen). */
+  private createOtlpExporter(): Exporter {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { OtlpExporter } = require('./exporter/otlp/otlp-exporter') as typeof import('./exporter/otlp/otlp-exporter');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { resolveOtlpConfig } = require('./exporter/otlp/otlp-config') as typeof import('./exporter/otlp/otlp-config');
+    return new OtlpExporter({
+      ...resolveOtlpConfig(),
+      process: { env: this.config.env, version: this.config.version, sdkVersion: TRACER_VERSION },
+      flushIntervalMs: this.config.flushIntervalMs,
+    });
+  }
+
+  /** Install the exit flush once per tracer: flush() always reaches the current exporter. */
+  private withExitFlush(exporter: Exporter): Exporter {
     if (!this.exitFlushInstalled) {
       this.exitFlushInstalled = true;
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
       installExitFlush(() => this.flush());
     }
     return exporter;
