@@ -57,6 +57,9 @@ export function parseForwardUrl(raw: string): ForwardTarget {
   };
 }
 
+/** The OTLP/HTTP traces path, forwarded as OTLP. */
+export const OTLP_TRACES_PATH = '/v1/traces';
+
 /** Hop-by-hop and length headers: recomputed for the new request, never copied. */
 const NOT_FORWARDED = new Set([
   'host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'expect', 'te', 'trailer', 'upgrade',
@@ -170,7 +173,8 @@ export class Forwarder {
       const req = this.target.module.request({
         ...this.target.options,
         agent: this.agent,
-        method: 'PUT',
+        // OTLP is POSTed (and forwarded as OTLP, to the same base URL); the Datadog intake takes PUT.
+        method: job.path === OTLP_TRACES_PATH ? 'POST' : 'PUT',
         path: this.target.basePath + job.path,
         headers: job.headers,
         timeout: this.timeoutMs,
@@ -185,7 +189,7 @@ export class Forwarder {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
-            this.keepRates(Buffer.concat(parts).toString('utf8'));
+            if (job.path !== OTLP_TRACES_PATH) this.keepRates(Buffer.concat(parts).toString('utf8'));
             finish(true);
           } else {
             const reason = Buffer.concat(parts).toString('utf8').slice(0, 200).trim();

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { errorOnce } from '../log';
 import { TRACER_VERSION } from '../version';
 import { detailJson, parseTraceId, summaryJson } from './api-json';
-import { Forwarder } from './forwarder';
+import { Forwarder, OTLP_TRACES_PATH } from './forwarder';
+import { decodeOtlp, otlpFormat } from './otlp-intake';
 import { checkIntakeHeaders, decodeIntake, MAX_BODY_BYTES, type IntakeVersion } from './intake';
 import { JsonlWriter } from './jsonl-writer';
 import { LiveUpdates } from './live-updates';
@@ -267,6 +268,14 @@ export class LocalAgent {
       void this.intake(pathname === '/v0.5/traces' ? '0.5' : '0.4', pathname, req, res);
       return;
     }
+    if (pathname === OTLP_TRACES_PATH) {
+      if (method !== 'POST') {
+        sendText(res, 405, `${pathname} takes POST`, { allow: 'POST' });
+        return;
+      }
+      void this.intake('otlp', pathname, req, res);
+      return;
+    }
     if (pathname === '/info' && (method === 'GET' || method === 'HEAD')) {
       sendJson(res, 200, this.info());
       return;
@@ -297,7 +306,7 @@ export class LocalAgent {
   private info(): Record<string, unknown> {
     return {
       version: `ddtrace-run-local-agent/${TRACER_VERSION}`,
-      endpoints: ['/v0.4/traces', '/v0.5/traces', '/info'],
+      endpoints: ['/v0.4/traces', '/v0.5/traces', '/info', OTLP_TRACES_PATH],
       // P0 traces must reach the viewer: the tracer keeps sending them when this is false.
       client_drop_p0s: false,
       span_meta_structs: false,
@@ -312,20 +321,22 @@ export class LocalAgent {
     };
   }
 
-  private async intake(version: IntakeVersion, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async intake(version: IntakeVersion | 'otlp', path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let release: (() => void) | undefined;
     try {
       this.counters.payloads++;
-      checkIntakeHeaders(req.headers);
+      if (version === 'otlp') otlpFormat(req.headers);
+      else checkIntakeHeaders(req.headers);
       const read = await readBody(req, this.maxBodyBytes, this.budget);
       release = read.release;
-      const accepted = decodeIntake(version, read.body, req.headers);
+      const accepted = version === 'otlp' ? decodeOtlp(read.body, req.headers) : decodeIntake(version, read.body, req.headers);
       this.counters.spansReceived += accepted.spanCount;
       this.store.add(accepted.traces);
       this.output?.write(accepted.traces);
       // The forwarder holds the body until sent; the budget covers only bodies being read and decoded.
       this.forwarder?.forward(path, req.headers, read.body);
-      sendJson(res, 200, { rate_by_service: { 'service:,env:': 1, ...(this.forwarder?.rates ?? {}) } });
+      if (version === 'otlp') sendOtlpSuccess(req.headers, res);
+      else sendJson(res, 200, { rate_by_service: { 'service:,env:': 1, ...(this.forwarder?.rates ?? {}) } });
     } catch (err) {
       this.fail(res, err);
     } finally {
@@ -392,4 +403,15 @@ export class LocalAgent {
     }
     sendJson(res, 404, { error: `no API at ${pathname}` }, PAGE_SECURITY_HEADERS);
   }
+}
+
+/**
+ * A full OTLP success: an empty `ExportTraceServiceResponse`, in the request's format (an empty protobuf
+ * message is zero bytes; in JSON it is `{}`).
+ */
+function sendOtlpSuccess(headers: http.IncomingHttpHeaders, res: http.ServerResponse): void {
+  const json = String(headers['content-type'] ?? '').includes('json');
+  const body = json ? '{}' : '';
+  res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
