@@ -16,6 +16,7 @@
  */
 import { debug, errorOnce, warnOnce } from '../lib/log';
 import type { Instrumenter } from '../lib/instrumenter';
+import { BUNDLED_HOOK, type BundledHook } from '../bundler/bundled-hook';
 import type { Tracer } from '../lib/tracer';
 import type { GlobalHook, ModuleHook } from '../integrations/types';
 
@@ -99,6 +100,8 @@ export function start(): PreloadState {
       globalHooks: extra?.globalHooks ? [...globalHooks, ...extra.globalHooks] : globalHooks,
     });
     state.instrumenter = instrumenter;
+    // Libraries bundled by our esbuild/webpack plugins hand their exports here when they finish loading.
+    (g as typeof globalThis & { [BUNDLED_HOOK]?: BundledHook })[BUNDLED_HOOK] = (exports, key, version) => instrumenter.patch(exports, key, undefined, version);
     warnAlreadyLoaded(instrumenter.importNames);
     if (instrumenter.requireNames.length > 0) {
       const { Hook } = (require('./load-ritm') as typeof import('./load-ritm')).loadRequireInTheMiddle();

@@ -173,14 +173,14 @@ export class Instrumenter {
    * not yet applied), load and patch. Returns the exports to hand to the app (the patcher's replacement, or
    * `exports` itself). Never throws. Exported for tests that patch an aliased copy of a library in-process.
    */
-  patch(exports: unknown, key: string, baseDir: string | undefined): unknown {
+  patch(exports: unknown, key: string, baseDir: string | undefined, knownVersion?: string): unknown {
     const hooks = this.byKey.get(key);
     if (hooks === undefined || !isObjectLike(exports)) return exports;
     let current: unknown = exports;
     for (let i = 0; i < hooks.length; i++) {
       const hook = hooks[i];
       try {
-        current = this.apply(hook, markId(hook, key, i), current, key, baseDir);
+        current = this.apply(hook, markId(hook, key, i), current, key, baseDir, knownVersion);
       } catch (err) {
         // Defensive: apply() catches integration errors itself; this catches the instrumenter's own.
         errorOnce(`instrumenting ${key} failed`, err);
@@ -231,7 +231,7 @@ export class Instrumenter {
     return s.on && !s.failed;
   }
 
-  private apply(hook: ModuleHook, id: string, exports: unknown, key: string, baseDir: string | undefined): unknown {
+  private apply(hook: ModuleHook, id: string, exports: unknown, key: string, baseDir: string | undefined, knownVersion?: string): unknown {
     const obj = exports as object;
     const replacements = ((globalThis as GlobalWithReplacements)[REPLACEMENTS] ??= new WeakMap<object, unknown>());
     if (hasMark(obj, id)) {
@@ -244,7 +244,8 @@ export class Instrumenter {
       this.sayOnce(`${id}:off`, () => `${hook.integration}: disabled; ${key} left unpatched`);
       return exports;
     }
-    const version = baseDir === undefined ? undefined : this.versionOf(baseDir);
+    // A bundled module has no package.json at run time: the bundler plugin read its version at build time.
+    const version = knownVersion ?? (baseDir === undefined ? undefined : this.versionOf(baseDir));
     if (hook.versions !== undefined && !this.supported(version, hook.versions)) {
       this.sayOnce(`${id}:version`, () =>
         `${hook.integration}: ${key}@${version ?? 'unknown'} is outside the supported range ${hook.versions}; left unpatched`);
