@@ -16,7 +16,7 @@
  */
 import { debug, errorOnce, warnOnce } from '../lib/log';
 import type { Instrumenter } from '../lib/instrumenter';
-import { BUNDLED_HOOK, type BundledHook } from '../bundler/bundled-hook';
+import type { BundledHook } from '../bundler/bundled-hook';
 import type { Tracer } from '../lib/tracer';
 import type { GlobalHook, ModuleHook } from '../integrations/types';
 
@@ -100,8 +100,10 @@ export function start(): PreloadState {
       globalHooks: extra?.globalHooks ? [...globalHooks, ...extra.globalHooks] : globalHooks,
     });
     state.instrumenter = instrumenter;
-    // Libraries bundled by our esbuild/webpack plugins hand their exports here when they finish loading.
-    (g as typeof globalThis & { [BUNDLED_HOOK]?: BundledHook })[BUNDLED_HOOK] = (exports, key, version) => instrumenter.patch(exports, key, undefined, version);
+    // Libraries bundled by our esbuild/webpack plugins hand their exports here when they finish loading
+    // (the key is bundler/bundled-hook.ts's BUNDLED_HOOK, spelled out to load nothing more at start-up).
+    const bundled: BundledHook = (exports, key, version) => instrumenter.patch(exports, key, undefined, version);
+    (g as unknown as Record<symbol, BundledHook>)[Symbol.for('ddtrace-run.bundled')] = bundled;
     warnAlreadyLoaded(instrumenter.importNames);
     if (instrumenter.requireNames.length > 0) {
       const { Hook } = (require('./load-ritm') as typeof import('./load-ritm')).loadRequireInTheMiddle();
