@@ -55,20 +55,25 @@ function syncHooksSupported(): boolean {
   }
 }
 
-/** Install the loader: in-thread hooks where Node supports them, else the off-thread loader. */
-function registerLoader(include: Array<string | RegExp>): void {
+/**
+ * Install the loader: in-thread hooks where Node supports them (`module.registerHooks`, 22.22.3+/24.11.1+:
+ * no loader thread, so `--import` costs what `--require` costs), else the off-thread loader (`module.register`).
+ * Returns which.
+ */
+function registerLoader(include: Array<string | RegExp>): 'in-thread' | 'loader thread' {
   if (syncHooksSupported()) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { register } = require('import-in-the-middle/register-hooks.mjs') as { register(options: { include: Array<string | RegExp> }): void };
       register({ include });
-      return;
+      return 'in-thread';
     } catch (err) {
       debug(() => `in-thread ESM hooks unavailable (${err instanceof Error ? err.message : String(err)}); using the loader thread`);
     }
   }
   if (typeof nodeModule.register !== 'function') throw new Error(`Node ${process.version} has no module.register(): ES modules are not traced`);
   nodeModule.register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include } });
+  return 'loader thread';
 }
 
 /**
@@ -82,7 +87,8 @@ export function installEsmHooks(target: EsmHooksTarget): boolean {
   if (instrumenter === undefined || instrumenter.importNames.length === 0) return false;
   g[ESM_HOOKED] = true;
   try {
-    registerLoader(loaderInclude(instrumenter));
+    const mode = registerLoader(loaderInclude(instrumenter));
+    debug(mode === 'in-thread' ? 'ESM hooks run in-thread (module.registerHooks): no loader thread' : 'ESM hooks run in a loader thread (module.register)');
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
     new Hook([...instrumenter.importNames], { internals: instrumenter.hasFileHooks }, (namespace, name, baseDir, format) =>

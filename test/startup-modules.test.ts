@@ -66,8 +66,18 @@ describe('start-up: what the preloader loads in a process that does nothing', fu
 
   it('no built-in module beyond what node -e 0 loads itself (no crypto, worker_threads, perf_hooks, stream, net)', () => {
     const base = new Set(bare.builtins);
-    const extra = preloaded.builtins.filter((m) => !base.has(m) && m.startsWith('NativeModule '));
+    // The one exception: the implementation of AsyncLocalStorage itself, which Node 24 loads when the first
+    // one is created (the preloader creates the process-wide one): its AsyncContextFrame files are small and
+    // are what makes context cheap there.
+    const extra = preloaded.builtins.filter((m) => !base.has(m) && m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/async_local_storage/'));
     assert.deepEqual(extra, [], 'built-ins the preloader added');
+  });
+
+  // Node 20 and 22 build AsyncLocalStorage on async_hooks (22 has AsyncContextFrame behind a flag only).
+  (Number(process.versions.node.split('.')[0]) >= 24 ? it : it.skip)("Node 24+: context takes Node's fast path, AsyncContextFrame, not the async_hooks implementation", () => {
+    const als = preloaded.builtins.filter((m) => m.startsWith('NativeModule internal/async_local_storage/'));
+    assert.ok(als.includes('NativeModule internal/async_local_storage/async_context_frame'), als.join(', '));
+    assert.ok(!als.includes('NativeModule internal/async_local_storage/async_hooks'), `the async_hooks-based AsyncLocalStorage was loaded: ${als.join(', ')}`);
   });
 
   it('no tracer, exporter, OpenTelemetry bridge, span code, semver, msgpack or ESM hook code', () => {

