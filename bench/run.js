@@ -7,7 +7,8 @@
 // Options: --quick, --rounds N, --duration S, --warmup S, --connections N, --steady-rate R,
 //          --steady-route users|hello, --sections web,startup,pipeline,memory,profile (default: all; profiles
 //          are taken for the web targets ours misses), --variants untraced,ours,ours-esm,dd-trace,otel,
-//          --out FILE (default bench/RESULTS.md; bench/results/quick.md with --quick).
+//          --out FILE (default bench/RESULTS.md; bench/results/quick.md with --quick; -node<N> before .md on
+//          another Node), --node 22|24|PATH (the Node to benchmark on: 22 and 24 are npm test's pinned ones).
 // Needs Linux (/proc), python3 (start-up CPU times) and PostgreSQL on 127.0.0.1:5432 (trust auth, db test).
 // It is not part of `npm test`.
 const fs = require('node:fs');
@@ -50,7 +51,11 @@ function parseArgs(argv) {
   for (const s of o.sections) if (!all.includes(s)) throw new Error(`unknown section ${s} (one of ${all.join(', ')})`);
   o.variants = value('--variants')?.split(',');
   if (o.variants && !o.variants.includes('untraced')) o.variants.unshift('untraced');
-  o.out = path.resolve(value('--out') || (o.quick ? path.join(BENCH, 'results', 'quick.md') : path.join(BENCH, 'RESULTS.md')));
+  o.node = value('--node');
+  // Another Node's figures go to their own file unless told otherwise (bench/RESULTS.md is Node 20's).
+  const major = process.versions.node.split('.')[0];
+  const defaultOut = o.quick ? path.join(BENCH, 'results', 'quick.md') : path.join(BENCH, 'RESULTS.md');
+  o.out = path.resolve(value('--out') || (major === '20' ? defaultOut : defaultOut.replace(/\.md$/, `-node${major}.md`)));
   return o;
 }
 
@@ -154,8 +159,28 @@ const NOTES = [
     'settle time; peak RSS is VmHWM from /proc/<pid>/status once all routes ran.',
 ];
 
+/**
+ * `--node 22|24|/path/to/node`: run the whole suite on that Node (every variant, untraced included, and the
+ * peers), by starting this script again with it. 22 and 24 are the versions `npm test` pins, fetched from
+ * the npm registry the same way (scripts/node-matrix.js).
+ */
+function rerunOnNode(wanted) {
+  const { PINNED, nodeBinary } = require('../scripts/node-matrix.js');
+  const bin = PINNED[wanted] ? nodeBinary(PINNED[wanted]) : path.resolve(wanted);
+  if (bin === process.execPath) return false;
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--node' && !a.startsWith('--node=') && all[i - 1] !== '--node');
+  log(`benchmarking on ${bin}`);
+  const r = require('node:child_process').spawnSync(bin, [__filename, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${path.dirname(bin)}:${process.env.PATH}` },
+  });
+  process.exitCode = r.status ?? 1;
+  return true;
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.node !== undefined && rerunOnNode(o.node)) return;
   if (process.platform !== 'linux') throw new Error('the suite reads /proc: it runs on Linux');
   ensureDependencies();
   ensureBuilt();

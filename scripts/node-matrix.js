@@ -88,9 +88,13 @@ function main() {
   process.exitCode = results.every((r) => r.ok) ? 0 : 1;
 }
 
-try {
-  main();
-} catch (err) {
-  log(`cannot run the matrix: ${err.message}`);
-  process.exitCode = 1;
+module.exports = { PINNED, nodeBinary };
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (err) {
+    log(`cannot run the matrix: ${err.message}`);
+    process.exitCode = 1;
+  }
 }
