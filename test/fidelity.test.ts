@@ -36,7 +36,11 @@ const COMPARED = [
   'error.message',
 ];
 
-const SCENARIOS = ['http', 'fetch', 'express5', 'express4', 'pg', 'mysql', 'mysql2', 'ioredis', 'redis'];
+const SCENARIOS = ['http', 'fetch', 'undici', 'express5', 'express4', 'pg', 'mysql', 'mysql2', 'ioredis', 'redis'];
+
+const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
+/** undici 8 needs Node 22.19; on older Node the newest major that runs is 7. */
+const UNDICI = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 19) ? 'undici' : 'undici7';
 
 const DD_TRACE_QUIET = {
   DD_TRACE_STARTUP_LOGS: 'false',
@@ -125,6 +129,7 @@ describe('fidelity with Datadog’s Node tracer (dd-trace)', function () {
   before(() => {
     const version = installPackageCopy('express4', fixture('fidelity', 'v4', 'node_modules', 'express'));
     assert.match(version, /^4\./);
+    installPackageCopy(UNDICI, fixture('fidelity', 'undici', 'node_modules', 'undici'));
   });
   after(stopAllApps);
 
