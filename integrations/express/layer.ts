@@ -50,6 +50,7 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
   const express4 = typeof proto.handle_request === 'function';
   const requestMethod = express4 ? 'handle_request' : 'handleRequest';
   const errorMethod = express4 ? 'handle_error' : 'handleError';
+  const component = express4 ? 'express' : 'router';
   if (typeof proto[requestMethod] !== 'function' || typeof proto[errorMethod] !== 'function') return;
 
   wrapMethod<HandleRequest>(proto, requestMethod, INTEGRATION, (original) =>
@@ -71,7 +72,7 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
         ctx.fail(err);
       }
       // The app's code runs outside the try above: its errors are the library's to handle, never ours.
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [req, res, handlerNext]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [req, res, handlerNext], component);
       if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [req, res, handlerNext]);
       return original.call(this, req, res, handlerNext);
     },
@@ -94,7 +95,7 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
       } catch (e) {
         ctx.fail(e);
       }
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [err, req, res, next]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [err, req, res, next], component);
       if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [err, req, res, next]);
       return original.call(this, err, req, res, next);
     },

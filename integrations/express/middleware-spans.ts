@@ -1,5 +1,6 @@
 /**
- * Per-middleware spans (`express.middleware`, resource = the handler's name), made only when middleware
+ * Per-middleware spans (`express.middleware` on express 4, `router.middleware` on express 5's router;
+ * resource = the handler's name), made only when middleware
  * tracing is on (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED=true` or `tracer.init({ middlewareTracing: true })`).
  *
  * A middleware span is active while its handler runs and ends when the handler calls `next` (with the
@@ -84,12 +85,15 @@ export function runInMiddlewareSpan(
   req: ExpressRequest,
   res: unknown,
   args: unknown[],
+  component: 'express' | 'router',
 ): unknown {
   let span: Span;
   try {
     const parent = parentFor(state.span);
-    span = ctx.tracer.startSpan('express.middleware', { childOf: parent, resource: nameOf(layer) });
-    span.setTag('component', 'express');
+    // Named for the package whose layer runs, as Datadog's tracer names them: express 4's own router makes
+    // `express.middleware`, the `router` package under express 5 makes `router.middleware`.
+    span = ctx.tracer.startSpan(component === 'express' ? 'express.middleware' : 'router.middleware', { childOf: parent, resource: nameOf(layer) });
+    span.setTag('component', component);
     track(state, req, res, span);
     const last = args.length - 1;
     if (typeof args[last] === 'function') args[last] = wrapNext(state, span, parent, args[last] as Fn);

@@ -15,12 +15,14 @@ import * as dc from 'node:diagnostics_channel';
 import type { PatchContext } from '../types';
 import type { Span } from '../../lib/span';
 import { propagationHeaders, setClientStatus, startClientSpan, type ClientTarget } from '../http/client-span';
+import { isPackageRequest } from '../undici/request-classes';
+import { inGlobalFetch } from './global-fetch';
 
 /** Property of an undici request object holding its span. */
 export const FETCH_SPAN: unique symbol = Symbol.for('ddtrace-run.fetch.span') as never;
 
 /** The fields of undici's internal request object that are read here (stable from undici 5 to 7). */
-interface UndiciRequest {
+export interface UndiciRequest {
   origin?: string | URL;
   method?: string;
   path?: string;
@@ -52,7 +54,10 @@ export function enableFetch(ctx: PatchContext): void {
 function onCreate(ctx: PatchContext, message: RequestMessage): void {
   const request = message.request;
   // active() is false inside the tracer's own requests (suppressTracing) and when the integration is off.
-  if (request === undefined || !ctx.active()) return;
+  // A request of the `undici` npm package (its request(), stream(), Client, its own fetch) is the undici
+  // integration's, as an `undici.request` span: never a fetch-shaped one as well; unless global fetch made
+  // it through the package's dispatcher (global-fetch.ts).
+  if (request === undefined || !ctx.active() || (isPackageRequest(request) && !inGlobalFetch())) return;
   let span: Span | undefined;
   try {
     span = startClientSpan(ctx, 'fetch', targetOf(request));
@@ -87,7 +92,8 @@ function onDone(ctx: PatchContext, message: RequestMessage): void {
   span.finish();
 }
 
-function targetOf(request: UndiciRequest): ClientTarget {
+/** Where an undici request goes. */
+export function targetOf(request: UndiciRequest): ClientTarget {
   const origin = new URL(String(request.origin));
   const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
   const port = origin.port ? Number(origin.port) : origin.protocol === 'https:' ? 443 : 80;
@@ -98,7 +104,7 @@ function targetOf(request: UndiciRequest): ClientTarget {
  * Add `headers` to the outgoing request. A header the caller already set under the same name is replaced
  * rather than duplicated (two `traceparent` values would be read as none).
  */
-function setHeaders(request: UndiciRequest, headers: Record<string, string>): void {
+export function setHeaders(request: UndiciRequest, headers: Record<string, string>): void {
   const list = request.headers;
   for (const name in headers) {
     if (Array.isArray(list)) {

@@ -27,10 +27,10 @@ export interface ClientTarget {
  * Start an `http.request` span for `target` (child of the active span), tagged for `component`; undefined
  * when the integration was turned off (`tracer.use(name, false)`) since the last call.
  */
-export function startClientSpan(ctx: PatchContext, component: string, target: ClientTarget): Span | undefined {
+export function startClientSpan(ctx: PatchContext, component: string, target: ClientTarget, name = 'http.request'): Span | undefined {
   const settings = ctx.settings();
   if (!settings.enabled) return undefined;
-  const span = ctx.tracer.startSpan('http.request', { type: 'http', resource: target.method, service: settings.service });
+  const span = ctx.tracer.startSpan(name, { type: 'http', resource: target.method, service: settings.service });
   span.setTag('component', component);
   span.setTag('span.kind', 'client');
   tagTarget(span, target);

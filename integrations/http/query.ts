@@ -91,7 +91,12 @@ function redactPairs(target: string, q: number): string {
     const eq = target.indexOf('=', i);
     if (eq !== -1 && eq < amp) {
       const key = target.slice(i, eq);
-      if (isSecretKey(key) || isSecretValue(target, eq + 1, amp)) {
+      // As Datadog's default pattern does: a secret name takes its pair with it (`?<redacted>&q=1`, the name
+      // can be telling too); a secret-looking value under a plain name loses only the value.
+      if (isSecretKey(key)) {
+        out += REDACTED;
+        changed = true;
+      } else if (isSecretValue(target, eq + 1, amp)) {
         out += key + '=' + REDACTED;
         changed = true;
       } else {

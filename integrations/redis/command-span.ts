@@ -1,7 +1,8 @@
 /**
  * The `redis.command` span, shaped as Datadog's own Node tracer shapes it so that existing dashboards keep
- * working: name `redis.command`, type `redis`, the upper-case command name as resource, service
- * `<DD_SERVICE>-redis` unless mapped, and the connection's host, port and database as tags. Shared by the
+ * working: name `redis.command`, type `redis`, the command name as the client names it as resource (ioredis:
+ * `set`, as the app called it; node-redis: `SET`, as it puts commands on the wire), service
+ * `<DD_SERVICE>-redis` unless mapped, and the connection's host and port as tags (no `db.name`: Datadog's tracer sets none on Redis spans). Shared by the
  * ioredis and node-redis patches; they differ only in where they find the command and the connection.
  */
 import type { Span } from '../../lib/span';
@@ -14,8 +15,6 @@ export interface RedisEndpoint {
   host?: string;
   /** TCP port (absent for unix sockets). */
   port?: number;
-  /** Selected database index. */
-  db?: number;
 }
 
 /**
@@ -40,14 +39,14 @@ export function startCommandSpan(
     ctx.settings().service ??
     (fallbackIntegration === undefined ? undefined : tracer.integrationSettings(fallbackIntegration).service) ??
     `${tracer.config.service}-redis`;
-  const resource = name.toUpperCase();
+  // Datadog's tracer keeps the client's own spelling in the resource and upper-cases only the raw command.
+  const resource = name;
   const span = tracer.startSpan('redis.command', { service, resource, type: 'redis', startTime });
   const meta = span.meta;
   meta.component = component;
   span.setTag('span.kind', 'client');
   meta['db.type'] = 'redis';
-  meta['redis.raw_command'] = formatRawCommand(resource, args, argsFrom);
-  meta['db.name'] = String(endpoint?.db ?? 0);
+  meta['redis.raw_command'] = formatRawCommand(name.toUpperCase(), args, argsFrom);
   if (endpoint !== undefined) {
     if (endpoint.host !== undefined) meta['out.host'] = endpoint.host;
     if (endpoint.port !== undefined) span.metrics['network.destination.port'] = endpoint.port;
@@ -70,10 +69,4 @@ export function finishCommandSpan(ctx: PatchContext, span: Span, err?: unknown):
 export function portOf(value: unknown): number | undefined {
   const port = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
-}
-
-/** A database index as clients keep it (number or numeric string). */
-export function dbOf(value: unknown): number | undefined {
-  const db = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
-  return Number.isInteger(db) && db >= 0 ? db : undefined;
 }

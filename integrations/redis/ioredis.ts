@@ -27,7 +27,7 @@ import { storage, type Frame } from '../../lib/scope';
 import { wrapMethod } from '../util/shim';
 import type { Patcher, PatchContext } from '../types';
 import type { Span } from '../../lib/span';
-import { dbOf, finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
+import { finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
 import { hookSettle, setPendingSpan, type SettleableCommand } from './ioredis-settle';
 
 /** Marks a command that already has its span. */
@@ -53,7 +53,6 @@ interface IoredisCommand extends SettleableCommand {
 /** The fields of an ioredis client (`Redis`) the wrapper reads. */
 interface IoredisClient {
   readonly options?: { readonly host?: unknown; readonly port?: unknown; readonly path?: unknown; readonly db?: unknown };
-  readonly condition?: { readonly select?: unknown } | null;
   readonly status?: unknown;
 }
 
@@ -141,7 +140,6 @@ function endpointOf(client: IoredisClient): RedisEndpoint {
     endpoint.host = typeof options.host === 'string' ? options.host : 'localhost';
     endpoint.port = portOf(options.port) ?? 6379;
   }
-  endpoint.db = dbOf(client.condition?.select) ?? dbOf(options.db);
   return endpoint;
 }
 

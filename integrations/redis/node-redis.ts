@@ -12,7 +12,7 @@
  * The queue does not know where its client connects. The client constructor builds its queue and then its
  * socket, synchronously and always in that order, and the socket is given the connection options; so the
  * queue and socket classes are replaced by constructors that create exactly the same objects and pair each
- * new socket's options with the queue built just before it. `SELECT` replies update the paired database.
+ * new socket's options with the queue built just before it.
  *
  * The client's own connection setup (AUTH, SELECT, HELLO, CLIENT SETNAME/SETINFO/MAINT_NOTIFICATIONS) is
  * queued with `asap: true` and makes no span: it would be a root span per connection, often in error on
@@ -29,7 +29,7 @@ import type { Span } from '../../lib/span';
 import { storage } from '../../lib/scope';
 import { wrapMethod } from '../util/shim';
 import type { Patcher, PatchContext } from '../types';
-import { dbOf, finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
+import { finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
 
 /** Marks a class constructor that is already our replacement (shared by every copy of the tracer). */
 const REPLACED: unique symbol = Symbol.for('ddtrace-run.redis.replaced-constructor') as never;
@@ -90,40 +90,33 @@ function wrapAddCommand(original: AddCommand, ctx: PatchContext): AddCommand {
   return function addCommand(this: object, args: unknown, options?: unknown): unknown {
     if (!ctx.active() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
     let span: Span | undefined;
-    let endpoint: RedisEndpoint | undefined;
-    let selected: number | undefined;
     try {
-      const name = commandName(args[0]);
-      endpoint = endpoints.get(this);
-      if (endpoint !== undefined && name.toUpperCase() === 'SELECT') selected = dbOf(bufferToString(args[1]));
       // `asap` commands are the client's own connection setup (see the module comment): no span.
-      if (!isConnectionSetup(options)) span = startCommandSpan(ctx, 'redis', undefined, name, args, endpoint, undefined, 1);
+      if (!isConnectionSetup(options)) span = startCommandSpan(ctx, 'redis', undefined, commandName(args[0]), args, endpoints.get(this), undefined, 1);
     } catch (err) {
       ctx.fail(err);
       return Reflect.apply(original, this, arguments);
     }
-    if (span === undefined && selected === undefined) return Reflect.apply(original, this, arguments);
+    if (span === undefined) return Reflect.apply(original, this, arguments);
     let result: unknown;
     try {
       result = Reflect.apply(original, this, arguments);
     } catch (err) {
-      if (span !== undefined) finishCommandSpan(ctx, span, err);
+      finishCommandSpan(ctx, span, err);
       throw err;
     }
     if (!isThenable(result)) {
-      if (span !== undefined) finishCommandSpan(ctx, span);
+      finishCommandSpan(ctx, span);
       return result;
     }
     const done = span;
-    const db = endpoint;
     return result.then(
       (value: unknown) => {
-        if (selected !== undefined) db!.db = selected;
-        if (done !== undefined) finishCommandSpan(ctx, done);
+        finishCommandSpan(ctx, done);
         return value;
       },
       (err: unknown) => {
-        if (done !== undefined) finishCommandSpan(ctx, done, err);
+        finishCommandSpan(ctx, done, err);
         throw err;
       },
     );
