@@ -232,13 +232,57 @@ export function prepareEsmWithoutLoader(target: EsmHooksTarget): void {
   const instrumenter = target.instrumenter;
   if (instrumenter === undefined || target.esmHooked || target.esmWithoutLoader) return;
   target.esmWithoutLoader = true;
-  for (const name of instrumenter.requireNames) {
-    if (!isBuiltin(name)) continue;
-    try {
-      // A dynamic id on purpose: through Module.prototype.require, where require-in-the-middle patches it.
-      require(name);
-    } catch (err) {
-      debug(() => `could not load ${name} at start: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  const builtins = instrumenter.requireNames.filter((name) => isBuiltin(name));
+  // Where Node has in-thread module hooks, a built-in is patched when the app first resolves it, so a
+  // process that never uses `https` does not load it (on Node 24, loading https costs ~35 ms of start-up,
+  // which made `--import` cost far more than `--require`). Elsewhere (Node 20) they are loaded now.
+  if (patchBuiltinsOnResolve(builtins)) return;
+  for (const name of builtins) loadBuiltin(name);
+}
+
+/** Load a built-in through Module.prototype.require, where require-in-the-middle patches it. */
+function loadBuiltin(name: string): void {
+  try {
+    // A dynamic id on purpose: through Module.prototype.require, where require-in-the-middle patches it.
+    require(name);
+  } catch (err) {
+    debug(() => `could not load ${name} at start: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+type RegisterHooks = (hooks: {
+  resolve?: (specifier: string, context: unknown, next: (specifier: string, context: unknown) => { url?: string }) => { url?: string };
+}) => { deregister?: () => void };
+
+/**
+ * With `module.registerHooks` (Node 22.15+/24), patch each built-in in `names` the first time anything
+ * resolves it (an ES module's `import 'node:http'` or a `require`), before its importer gets it; the hook
+ * removes itself once all were seen. Returns false where Node has no such hooks.
+ */
+function patchBuiltinsOnResolve(names: readonly string[]): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const registerHooks = (require('node:module') as { registerHooks?: RegisterHooks }).registerHooks;
+  if (typeof registerHooks !== 'function' || names.length === 0) return false;
+  const pending = new Set(names);
+  let handle: { deregister?: () => void } | undefined;
+  try {
+    handle = registerHooks({
+      resolve(specifier, context, next) {
+        const result = next(specifier, context);
+        const url = result.url;
+        if (pending.size > 0 && typeof url === 'string' && url.startsWith('node:')) {
+          const name = url.slice(5);
+          if (pending.delete(name)) {
+            loadBuiltin(name);
+            if (pending.size === 0) handle?.deregister?.();
+          }
+        }
+        return result;
+      },
+    });
+  } catch (err) {
+    debug(() => `in-thread module hooks unavailable (${err instanceof Error ? err.message : String(err)}); loading built-ins now`);
+    return false;
+  }
+  return true;
 }
