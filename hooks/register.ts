@@ -89,6 +89,8 @@ export function start(): PreloadState {
     // Required here rather than imported, so that a broken registry entry is caught below instead of
     // failing the app's start.
     /* eslint-disable @typescript-eslint/no-var-requires */
+    // The timer functions the tracer will use, taken now, before the app can stub or fake the globals.
+    require('../lib/timers');
     const { moduleHooks, globalHooks } = require('../integrations/registry') as typeof import('../integrations/registry');
     const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
     const extra = g[EXTRA_HOOKS];

@@ -38,6 +38,11 @@ export interface TracerOptions {
   debug?: boolean;
   /** Flush interval in ms (`DD_TRACE_FLUSH_INTERVAL`). */
   flushInterval?: number;
+  /**
+   * Longest the process waits for the agent when it ends (event loop empty, SIGINT, SIGTERM), in ms
+   * (`DD_TRACE_EXIT_FLUSH_TIMEOUT`, default 1000); traces not delivered by then are counted as dropped.
+   */
+  exitFlushTimeout?: number;
   /** Partial flush threshold in spans (`DD_TRACE_PARTIAL_FLUSH_MIN_SPANS`). */
   partialFlushMinSpans?: number;
   /** Agent protocol (`DD_TRACE_AGENT_PROTOCOL_VERSION`). */
@@ -73,6 +78,8 @@ export interface Config {
   readonly enabled: boolean;
   readonly debug: boolean;
   readonly flushIntervalMs: number;
+  /** The exit flush's deadline in ms. */
+  readonly exitFlushTimeoutMs: number;
   readonly partialFlushMinSpans: number;
   readonly protocolVersion: '0.4' | '0.5';
   readonly ignoreResources: readonly RegExp[];
@@ -92,6 +99,9 @@ export interface Config {
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   readonly propagationStyleExtract: string | undefined;
+  /** The variables the two style lists came from, so a warning names the one the user set. */
+  readonly propagationStyleInjectVariable: string;
+  readonly propagationStyleExtractVariable: string;
   /** Unique id of this process for the `runtime-id` tag. */
   readonly runtimeId: string;
   /** The environment the config was read from (integrations read their own DD_TRACE_<NAME>_* vars). */
@@ -213,6 +223,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     enabled: options.enabled ?? tracingEnabled(env),
     debug: options.debug ?? parseBool('DD_TRACE_DEBUG', env.DD_TRACE_DEBUG, false),
     flushIntervalMs: options.flushInterval ?? parseInteger('DD_TRACE_FLUSH_INTERVAL', env.DD_TRACE_FLUSH_INTERVAL, 2000, 0, 3_600_000),
+    exitFlushTimeoutMs: options.exitFlushTimeout ?? parseInteger('DD_TRACE_EXIT_FLUSH_TIMEOUT', env.DD_TRACE_EXIT_FLUSH_TIMEOUT, 1000, 0, 60_000),
     partialFlushMinSpans:
       options.partialFlushMinSpans ?? parseInteger('DD_TRACE_PARTIAL_FLUSH_MIN_SPANS', env.DD_TRACE_PARTIAL_FLUSH_MIN_SPANS, 1000, 1, 1_000_000),
     protocolVersion,
@@ -228,6 +239,8 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
+    propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',
+    propagationStyleExtractVariable: env.DD_TRACE_PROPAGATION_STYLE_EXTRACT ? 'DD_TRACE_PROPAGATION_STYLE_EXTRACT' : 'DD_TRACE_PROPAGATION_STYLE',
     get runtimeId(): string {
       return runtimeId();
     },

@@ -7,6 +7,8 @@
  * ```
  * @packageDocumentation
  */
+// The timer functions the tracer uses, taken as early as the package loads (lib/timers.ts).
+import './timers';
 import { getTracer } from './singleton';
 import type { Tracer } from './tracer';
 import { enableOtelWhenConfigured } from './otel/auto-register';

@@ -4,7 +4,7 @@
  * from user code at any time and never throws because of the tracer's own state.
  */
 import type { Carrier, Exporter, PropagatedContext, TagValue, Tags } from './types';
-import { Span } from './span';
+import { Span, truncate } from './span';
 import { SpanContext } from './span-context';
 import { Trace } from './trace';
 import { TraceProcessor, type TraceFilter } from './trace-processor';
@@ -316,7 +316,12 @@ export class Tracer {
 
   /** Set tags on every span started from now on (e.g. `{ team: 'sandwich' }`). */
   setTags(tags: Tags): this {
-    for (const key in tags) this.setBaseTag(key, tags[key]);
+    try {
+      for (const key in tags) this.setBaseTag(key, tags[key]);
+    } catch (err) {
+      // A value whose conversion to text throws: that tag is left out, the app is not disturbed.
+      errorOnce('tracer.setTags', err);
+    }
     return this;
   }
 
@@ -441,7 +446,10 @@ export class Tracer {
       this.exitFlushInstalled = true;
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
-      installExitFlush(() => this.flush());
+      installExitFlush(() => this.flush(), {
+        deadlineMs: () => this.config.exitFlushTimeoutMs,
+        letGo: () => (this.exporterInstance as { letGo?: () => unknown } | undefined)?.letGo?.(),
+      });
     }
     return exporter;
   }
@@ -460,8 +468,8 @@ export class Tracer {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
       this.propagatorInstance = new Propagator({
-        inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], 'DD_TRACE_PROPAGATION_STYLE_INJECT'),
-        extract: parsePropagationStyles(this.config.propagationStyleExtract, ['datadog', 'tracecontext'], 'DD_TRACE_PROPAGATION_STYLE_EXTRACT'),
+        inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], this.config.propagationStyleInjectVariable),
+        extract: parsePropagationStyles(this.config.propagationStyleExtract, ['datadog', 'tracecontext'], this.config.propagationStyleExtractVariable),
       });
     }
     return this.propagatorInstance;
@@ -487,7 +495,7 @@ export class Tracer {
   private setBaseTag(key: string, value: TagValue): void {
     if (typeof value === 'string') {
       delete this.baseMetrics[key];
-      this.baseMeta[key] = value;
+      this.baseMeta[key] = truncate(value);
     } else if (typeof value === 'number') {
       delete this.baseMeta[key];
       this.baseMetrics[key] = value;
@@ -495,7 +503,7 @@ export class Tracer {
       delete this.baseMeta[key];
       this.baseMetrics[key] = value ? 1 : 0;
     } else if (value !== null && value !== undefined) {
-      this.baseMeta[key] = String(value);
+      this.baseMeta[key] = truncate(String(value));
     }
   }
 }

@@ -10,6 +10,7 @@
 import type * as http from 'node:http';
 import { debug, errorOnce, warnOnce } from '../log';
 import { suppressTracing } from '../scope';
+import { startInterval, stopInterval } from '../timers';
 import type { EncodableSpan, Exporter } from '../types';
 import { TRACER_VERSION } from '../version';
 import { parseAgentUrl, type AgentAddress } from './agent-url';
@@ -55,6 +56,8 @@ export interface AgentExporterStats {
   readonly droppedTraces: number;
   /** Trace chunks lost to a failed send (network error after retries, or a non-2xx answer). */
   readonly failedTraces: number;
+  /** Trace chunks still waiting on the agent when the exit flush's deadline passed. */
+  readonly exitDroppedTraces: number;
 }
 
 // A payload is sent as soon as it reaches this size, without waiting for the flush interval. Payload buffers
@@ -78,7 +81,10 @@ export class AgentExporter implements Exporter {
   private readonly softLimit: number;
   private readonly policy: RetryPolicy;
   private readonly httpAgent: http.Agent;
-  private readonly inFlight = new Set<Send>();
+  /** Sends waiting on the agent, with the number of traces each carries. */
+  private readonly inFlight = new Map<Send, number>();
+  /** Traces given up on at exit (the exit flush's deadline passed before the agent answered). */
+  private exitDroppedTraces = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlightBytes = 0;
   private sentTraces = 0;
@@ -104,7 +110,7 @@ export class AgentExporter implements Exporter {
     const interval = Math.max(1, options.flushIntervalMs);
     // Created outside any span's async context: the timer would otherwise pin the span that was active when
     // the exporter was created (lazily, inside the app) for the life of the process.
-    this.timer = suppressTracing(() => setInterval(() => this.flushPayload(false), interval));
+    this.timer = suppressTracing(() => startInterval(() => this.flushPayload(false), interval));
     this.timer.unref();
   }
 
@@ -135,7 +141,7 @@ export class AgentExporter implements Exporter {
       this.flushPayload(true);
       if (this.inFlight.size === 0) return Promise.resolve();
       const pending: Promise<SendOutcome>[] = [];
-      for (const send of this.inFlight) {
+      for (const send of this.inFlight.keys()) {
         // Periodic sends were unref'd; whoever awaits a flush (an exit flush above all) wants them finished.
         send.ref();
         pending.push(send.done);
@@ -147,9 +153,26 @@ export class AgentExporter implements Exporter {
     }
   }
 
+  /**
+   * The exit flush's deadline passed: stop holding the process for the sends still waiting on the agent
+   * (they may still finish while the process lives), and count their traces as dropped. Returns how many.
+   */
+  letGo(): number {
+    let traces = 0;
+    for (const [send, count] of this.inFlight) {
+      send.unref();
+      traces += count;
+    }
+    if (traces > 0) {
+      this.exitDroppedTraces += traces;
+      warnOnce('agent-exporter:exit-deadline', `${traces} traces were still waiting for the Datadog Agent at ${this.displayUrl} when the exit flush's deadline passed; the process exits without them`);
+    }
+    return traces;
+  }
+
   /** Stop the periodic flush. Queued traces stay until the next {@link AgentExporter.flush}. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) stopInterval(this.timer);
     this.timer = undefined;
   }
 
@@ -170,6 +193,7 @@ export class AgentExporter implements Exporter {
       sentTraces: this.sentTraces,
       droppedTraces: this.droppedTraces,
       failedTraces: this.failedTraces,
+      exitDroppedTraces: this.exitDroppedTraces,
     };
   }
 
@@ -193,7 +217,7 @@ export class AgentExporter implements Exporter {
     // of whichever app span was active when an early flush was triggered.
     suppressTracing(() => {
       const send = new Send(this.httpAgent, address, this.encoder.path, this.headers(payload), payload.parts, this.policy, keepAlive);
-      this.inFlight.add(send);
+      this.inFlight.set(send, payload.traceCount);
       this.inFlightBytes += payload.size;
       void send.done.then((outcome) => {
         this.inFlight.delete(send);

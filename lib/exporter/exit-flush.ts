@@ -17,18 +17,29 @@
  * @packageDocumentation
  */
 import { errorOnce } from '../log';
+import { startTimer, stopTimer } from '../timers';
 
 /** Signals on which we flush when the app does not handle them. */
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 type ExitSignal = (typeof SIGNALS)[number];
 
-/** Deadline of the flush done on a signal, before the signal is re-raised. */
-const SIGNAL_FLUSH_DEADLINE_MS = 1000;
+/** The exit flush's deadline when no flush says otherwise (`DD_TRACE_EXIT_FLUSH_TIMEOUT`). */
+const DEFAULT_DEADLINE_MS = 1000;
+
+/** How one registered flush ends when time runs out. */
+export interface ExitFlushOptions {
+  /** The deadline in ms, read when the process ends (the tracer's configuration may change before). */
+  readonly deadlineMs?: () => number;
+  /** Called when the deadline passed: stop holding the process for what is still in flight. */
+  readonly letGo?: () => void;
+}
 /** Most flushes done on `beforeExit` in the life of the process. */
 const MAX_BEFORE_EXIT_FLUSHES = 3;
 
 interface Registry {
   flushes: Set<() => Promise<void>>;
+  /** Deadline and let-go of each flush (absent in a registry made by an older copy of the package). */
+  options?: Map<() => Promise<void>, ExitFlushOptions>;
   onBeforeExit: () => void;
   onSignal: Record<ExitSignal, (signal: NodeJS.Signals) => void>;
   beforeExitFlushes: number;
@@ -42,7 +53,7 @@ type GlobalWithRegistry = typeof globalThis & { [KEY]?: Registry };
  * Flush with `flush` when the process is about to end (see the module notes). Calling it several times
  * registers several flush functions behind one set of process listeners.
  */
-export function installExitFlush(flush: () => Promise<void>): void {
+export function installExitFlush(flush: () => Promise<void>, options: ExitFlushOptions = {}): void {
   const g = globalThis as GlobalWithRegistry;
   let registry = g[KEY];
   if (registry === undefined) {
@@ -51,6 +62,32 @@ export function installExitFlush(flush: () => Promise<void>): void {
     for (const sig of SIGNALS) process.on(sig, registry.onSignal[sig]);
   }
   registry.flushes.add(flush);
+  (registry.options ??= new Map()).set(flush, options);
+}
+
+/** The shortest deadline any registered flush asks for. */
+function deadlineOf(registry: Registry): number {
+  let ms = Infinity;
+  for (const options of registry.options?.values() ?? []) {
+    try {
+      const d = options.deadlineMs?.();
+      if (typeof d === 'number' && d >= 0 && d < ms) ms = d;
+    } catch (err) {
+      errorOnce('could not read the exit flush deadline', err);
+    }
+  }
+  return ms === Infinity ? DEFAULT_DEADLINE_MS : ms;
+}
+
+/** The deadline passed: every flush lets go of what it still holds. */
+function letGoAll(registry: Registry): void {
+  for (const options of registry.options?.values() ?? []) {
+    try {
+      options.letGo?.();
+    } catch (err) {
+      errorOnce('could not end the exit flush', err);
+    }
+  }
 }
 
 /** Remove every listener this module installed (tests only). */
@@ -72,7 +109,12 @@ function createRegistry(): Registry {
       if (registry.beforeExitBusy || registry.beforeExitFlushes >= MAX_BEFORE_EXIT_FLUSHES) return;
       registry.beforeExitFlushes++;
       registry.beforeExitBusy = true;
+      // A hanging or slow agent must not hold the exit for long: past the deadline, the sends still in flight
+      // stop holding the process (unref'd: the timer itself holds nothing, the flush's sends do).
+      const deadline = startTimer(() => letGoAll(registry), deadlineOf(registry));
+      deadline.unref();
       void flushAll(registry).then(() => {
+        stopTimer(deadline);
         registry.beforeExitBusy = false;
       });
     },
@@ -114,10 +156,13 @@ function onSignal(registry: Registry, signal: NodeJS.Signals): void {
   const timeout = new Promise<void>((resolve) => {
     // Not unref'd: without this timer the loop could empty before the flush ends, and the process would exit
     // with status 0 instead of being killed by the signal.
-    deadline = setTimeout(resolve, SIGNAL_FLUSH_DEADLINE_MS);
+    deadline = startTimer(() => {
+      letGoAll(registry);
+      resolve();
+    }, deadlineOf(registry));
   });
   void Promise.race([flushAll(registry), timeout]).then(() => {
-    if (deadline) clearTimeout(deadline);
+    if (deadline) stopTimer(deadline);
     reraise(sig, ours);
   });
 }

@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import { suppressTracing } from '../scope';
+import { startTimer, stopTimer } from '../timers';
 import type { AgentAddress } from './agent-url';
 
 /** How the agent answered, or why it could not be reached. */
@@ -72,18 +73,34 @@ export class Send {
     this.req?.socket?.ref();
   }
 
+  /** Stop holding the process open for this send (the exit flush's deadline passed): it may still finish. */
+  unref(): void {
+    this.keepAlive = false;
+    this.timer?.unref();
+    this.req?.socket?.unref();
+  }
+
   private attempt(): void {
     this.attempts++;
     let settled = false;
+    let bodyWritten = false;
+    let reusedSocket = false;
+    let answered = false;
     const finish = (outcome: SendOutcome): void => {
       if (settled) return;
       settled = true;
-      if (this.timer) clearTimeout(this.timer);
+      if (this.timer) stopTimer(this.timer);
       this.timer = undefined;
       this.req = undefined;
-      if (outcome.kind === 'error' && this.attempts < this.policy.maxAttempts && isRetriable(outcome.error)) {
+      // Retried only when the agent cannot have taken the payload: the body never left (connection refused,
+      // name not found, reset while writing), or a kept-alive connection the agent had already closed as idle
+      // was reset before any answer (the case Node's documentation gives for a safe retry). After the whole
+      // body was written on a live connection, a timeout or a reset may follow an agent that kept it: sending
+      // it again would count its traces twice.
+      const staleSocket = reusedSocket && !answered && (outcome.kind === 'error' && (outcome.error.code === 'ECONNRESET' || outcome.error.code === 'EPIPE'));
+      if (outcome.kind === 'error' && (!bodyWritten || staleSocket) && this.attempts < this.policy.maxAttempts && isRetriable(outcome.error)) {
         const delay = Math.min(1000, this.policy.retryDelayMs * 2 ** (this.attempts - 1));
-        this.timer = setTimeout(() => this.attempt(), delay);
+        this.timer = startTimer(() => this.attempt(), delay);
         if (!this.keepAlive) this.timer.unref();
         return;
       }
@@ -107,7 +124,7 @@ export class Send {
     }
     this.req = req;
     // One deadline for the whole attempt: req.setTimeout would not cover a connect that never completes.
-    this.timer = setTimeout(() => {
+    this.timer = startTimer(() => {
       const err: NodeJS.ErrnoException = new Error(`request timed out after ${this.policy.timeoutMs} ms`);
       err.code = 'ETIMEDOUT';
       fail(err);
@@ -116,12 +133,14 @@ export class Send {
     if (!this.keepAlive) this.timer.unref();
 
     req.on('socket', (socket) => {
+      reusedSocket = req.reusedSocket;
       // A reused keep-alive socket was just ref'd by the http.Agent; a periodic flush must not hold the process.
       if (!this.keepAlive) socket.unref();
       else socket.ref();
     });
     req.on('error', fail);
     req.on('response', (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       let length = 0;
       res.on('data', (chunk: Buffer) => {
@@ -142,7 +161,10 @@ export class Send {
     });
     const parts = this.parts;
     for (let i = 0; i < parts.length - 1; i++) req.write(parts[i]);
-    req.end(parts[parts.length - 1]);
+    // Called once the last byte was handed to the socket: from then on the agent may have the payload.
+    req.end(parts[parts.length - 1], () => {
+      bodyWritten = true;
+    });
   }
 }
 

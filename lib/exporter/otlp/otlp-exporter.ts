@@ -17,11 +17,11 @@ import { gzipSync } from 'node:zlib';
 import type { EncodableSpan, Exporter } from '../../types';
 import { suppressTracing } from '../../scope';
 import { errorOnce, warnOnce } from '../../log';
+// Taken once at start (lib/timers.ts): an app that stubs or fakes the global timers must not see (or break) ours.
+import { startInterval, startTimer, stopInterval, stopTimer } from '../../timers';
 import type { OtlpConfig } from './otlp-config';
 import { OtlpSpanMapper, type OtlpProcessInfo, type OtlpReadableSpan } from './otlp-spans';
 
-// Taken once: an app that stubs or fakes the global timers must not see (or break) ours.
-const { setTimeout: startTimer, clearTimeout: stopTimer, setInterval: startInterval, clearInterval: stopInterval } = globalThis;
 
 /** Options of {@link OtlpExporter}. */
 export interface OtlpExporterOptions extends OtlpConfig {
@@ -77,6 +77,8 @@ export class OtlpExporter implements Exporter {
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly agent: http.Agent;
   private serializer: Serializer | undefined;
+  /** Requests waiting on the receiver, with the spans they carry (to let go of at the exit deadline). */
+  private readonly requests = new Map<http.ClientRequest, { deadline: ReturnType<typeof setTimeout>; spans: number }>();
 
   constructor(private readonly options: OtlpExporterOptions) {
     this.mapper = new OtlpSpanMapper(options.process);
@@ -109,6 +111,23 @@ export class OtlpExporter implements Exporter {
   flush(): Promise<void> {
     this.sendQueued(true);
     return Promise.all([...this.inflight]).then(() => undefined);
+  }
+
+  /**
+   * The exit flush's deadline passed: stop holding the process for requests still waiting on the receiver
+   * (they may still finish while the process lives); their spans are counted as failed. Returns how many.
+   */
+  letGo(): number {
+    let spans = 0;
+    for (const [req, pending] of this.requests) {
+      pending.deadline.unref();
+      req.socket?.unref();
+      spans += pending.spans;
+    }
+    if (spans > 0) {
+      warnOnce('otlp-exporter:exit-deadline', `${spans} spans were still waiting for the OTLP endpoint ${this.options.url.href} when the exit flush's deadline passed; the process exits without them`);
+    }
+    return spans;
   }
 
   /** Stop the timer and close idle sockets (the tracer replacing its exporter, tests). */
@@ -146,7 +165,7 @@ export class OtlpExporter implements Exporter {
 
     let outcome: Outcome = { error: Object.assign(new Error('not sent'), { code: 'ENOTSENT' }) };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      outcome = await this.post(body, headers, keepAlive);
+      outcome = await this.post(body, headers, keepAlive, batch.length);
       const retriable = 'error' in outcome ? NOT_RECEIVED.has(outcome.error.code ?? '') : RETRIABLE_STATUS.has(outcome.status);
       if (!retriable || attempt === MAX_ATTEMPTS) break;
       this.stats.retries++;
@@ -201,7 +220,7 @@ export class OtlpExporter implements Exporter {
   }
 
   /** One POST with a deadline; never rejects. Runs with tracing suppressed so our http integration ignores it. */
-  private post(body: Buffer, headers: http.OutgoingHttpHeaders, keepAlive: boolean): Promise<Outcome> {
+  private post(body: Buffer, headers: http.OutgoingHttpHeaders, keepAlive: boolean, spans: number): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       suppressTracing(() => {
         const url = this.options.url;
@@ -211,6 +230,7 @@ export class OtlpExporter implements Exporter {
           if (done) return;
           done = true;
           stopTimer(deadline);
+          this.requests.delete(req);
           resolve(outcome);
         };
         const req = send(url, { method: 'POST', headers, agent: this.agent }, (res) => {
@@ -229,6 +249,7 @@ export class OtlpExporter implements Exporter {
         // A periodic send never holds the process open; a flush (exit, explicit) does until it is answered.
         // The agent unrefs idle keep-alive sockets and refs them on reuse, so set it per request.
         if (!keepAlive) deadline.unref();
+        this.requests.set(req, { deadline, spans });
         req.on('socket', (socket) => (keepAlive ? socket.ref() : socket.unref()));
         req.on('error', (error: NodeJS.ErrnoException) => finish({ error }));
         req.end(body);
