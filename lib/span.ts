@@ -10,6 +10,7 @@ import { SpanContext } from './span-context';
 import { nowMs, toEpochNs, epochMsToMonotonic, epochMsToNs, ORIGIN_NS } from './clock';
 import { MANUAL_DROP, MANUAL_KEEP } from './constants';
 import type { Tracer } from './tracer';
+import { errorOnce } from './log';
 
 // Which tracer owns a trace's chunk sink: lets `span.tracer()` answer without a field on every span.
 const tracerBySink = new WeakMap<object, Tracer>();
@@ -122,13 +123,21 @@ export class Span implements EncodableSpan, Frame, Disposable {
    * `manual.keep`/`manual.drop` decide sampling; plain objects are flattened into dotted keys.
    */
   setTag(key: string, value: TagValue): this {
-    this.route(key, value, 0);
+    try {
+      this.route(key, value, 0);
+    } catch (err) {
+      ignoredInput('setTag', err);
+    }
     return this;
   }
 
   /** Set several tags at once (see {@link setTag}). */
   setTags(tags: Tags): this {
-    for (const key in tags) this.route(key, tags[key], 0);
+    try {
+      for (const key in tags) this.route(key, tags[key], 0);
+    } catch (err) {
+      ignoredInput('setTags', err);
+    }
     return this;
   }
 
@@ -141,13 +150,17 @@ export class Span implements EncodableSpan, Frame, Disposable {
   setError(err?: unknown): this {
     this.error = 1;
     if (err === undefined || err === null) return this;
-    if (err instanceof Error || (typeof err === 'object' && 'message' in (err as object))) {
-      const e = err as Error;
-      this.meta['error.message'] = String(e.message);
-      this.meta['error.type'] = String(e.name || (e.constructor && e.constructor.name) || 'Error');
-      if (e.stack) this.meta['error.stack'] = truncate(String(e.stack));
-    } else {
-      this.meta['error.message'] = truncate(String(err));
+    try {
+      if (err instanceof Error || (typeof err === 'object' && 'message' in (err as object))) {
+        const e = err as Error;
+        this.meta['error.message'] = truncate(printable(e.message));
+        this.meta['error.type'] = truncate(printable(e.name || (e.constructor && e.constructor.name) || 'Error'));
+        if (e.stack) this.meta['error.stack'] = truncate(printable(e.stack));
+      } else {
+        this.meta['error.message'] = truncate(printable(err));
+      }
+    } catch (failure) {
+      ignoredInput('setError', failure);
     }
     return this;
   }
@@ -168,18 +181,18 @@ export class Span implements EncodableSpan, Frame, Disposable {
       time === undefined
         ? toEpochNs(nowMs())
         : epochMsToNs(time instanceof Date ? time.getTime() : time);
-    (this.events ??= []).push({ name: String(name), timeUnixNano, attributes });
+    (this.events ??= []).push({ name: printable(name), timeUnixNano, attributes });
     return this;
   }
 
   /** Record an exception: an `exception` event plus the error tags. */
   recordException(err: unknown, attributes?: EventAttributes): this {
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e = err instanceof Error ? err : new Error(printable(err));
     const attrs: EventAttributes = {
-      'exception.message': String(e.message),
-      'exception.type': String(e.name || 'Error'),
+      'exception.message': printable(e.message),
+      'exception.type': printable(e.name || 'Error'),
     };
-    if (e.stack) attrs['exception.stack'] = String(e.stack);
+    if (e.stack) attrs['exception.stack'] = printable(e.stack);
     if (attributes) Object.assign(attrs, attributes);
     this.addEvent('exception', attrs);
     return this.setError(e);
@@ -192,14 +205,14 @@ export class Span implements EncodableSpan, Frame, Disposable {
       const v = fields[k];
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') attrs[k] = v;
       else if (v instanceof Error) this.setError(v);
-      else if (v !== undefined && v !== null) attrs[k] = String(v);
+      else if (v !== undefined && v !== null) attrs[k] = printable(v);
     }
     return this.addEvent(typeof fields.event === 'string' ? fields.event : 'log', attrs, timestamp);
   }
 
   /** Set a baggage item (kept on the trace, OpenTracing semantics). */
   setBaggageItem(key: string, value: string): this {
-    (this.trace.baggage ??= {})[key] = String(value);
+    (this.trace.baggage ??= {})[key] = printable(value);
     return this;
   }
 
@@ -278,7 +291,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
         if (value === null) return;
         if (value instanceof Error) {
           if (key === 'error') this.setError(value);
-          else this.meta[key] = String(value.message);
+          else this.meta[key] = truncate(printable(value.message));
           return;
         }
         if (depth >= MAX_TAG_DEPTH || Array.isArray(value)) {
@@ -299,16 +312,55 @@ export class Span implements EncodableSpan, Frame, Disposable {
   }
 }
 
-function truncate(value: string): string {
+/** Cut a `meta` value to the agent's limit (25,000 characters, then `...`). @internal */
+export function truncate(value: string): string {
   return value.length > MAX_META_VALUE ? value.slice(0, MAX_META_VALUE) + '...' : value;
 }
 
 function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? printable(value);
   } catch {
-    return String(value);
+    return printable(value);
   }
+}
+
+/**
+ * Event attributes as a JSON object, always valid (the agent refuses a payload whose `meta.events` is not
+ * a JSON array): BigInt as text, a repeated object as `"[Circular]"`, and `{}` if nothing else works.
+ */
+function attributesJson(attributes: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    const json = JSON.stringify(attributes, (_key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (value !== null && typeof value === 'object') {
+        if (seen.has(value)) return '[Circular]';
+        seen.add(value);
+      }
+      return value;
+    });
+    return json !== undefined && json.startsWith('{') ? json : '{}';
+  } catch {
+    return '{}';
+  }
+}
+
+/**
+ * `String(value)`, except that it never throws: a user's object may have a throwing `toString`, or none
+ * at all (`Object.create(null)`); the tag then says so instead of the tracer failing.
+ */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '[value that cannot be converted to a string]';
+  }
+}
+
+/** A tag or error the tracer could not take: reported once, never thrown into the app. */
+function ignoredInput(method: string, err: unknown): void {
+  errorOnce(`span.${method}`, err);
 }
 
 /** `meta.events`: a JSON array of `{name, time_unix_nano, attributes}`; the time is written exactly. */
@@ -318,7 +370,7 @@ function serializeEvents(events: SpanEvent[]): string {
     const e = events[i];
     if (i > 0) out += ',';
     out += `{"name":${JSON.stringify(e.name)},"time_unix_nano":${e.timeUnixNano}`;
-    if (e.attributes !== undefined) out += `,"attributes":${safeJson(e.attributes)}`;
+    if (e.attributes !== undefined) out += `,"attributes":${attributesJson(e.attributes)}`;
     out += '}';
   }
   return out + ']';
