@@ -58,26 +58,40 @@ function onCreate(ctx: PatchContext, message: RequestMessage): void {
   // integration's, as an `undici.request` span: never a fetch-shaped one as well; unless global fetch made
   // it through the package's dispatcher (global-fetch.ts).
   if (request === undefined || !ctx.active() || (isPackageRequest(request) && !inGlobalFetch())) return;
+  const span = traceRequest(ctx, request, 'fetch');
+  if (span !== undefined) request[FETCH_SPAN] = span;
+}
+
+/**
+ * Start the client span of an undici request (global fetch's or the undici package's) and add the trace
+ * headers to it. Never throws: a failure turns the integration off and the request goes on untraced.
+ */
+export function traceRequest(ctx: PatchContext, request: UndiciRequest, component: string, name?: string): Span | undefined {
   let span: Span | undefined;
   try {
-    span = startClientSpan(ctx, 'fetch', targetOf(request));
-    if (span === undefined) return;
-    setHeaders(request, propagationHeaders(ctx, span));
-    request[FETCH_SPAN] = span;
+    span = startClientSpan(ctx, component, targetOf(request), name);
+    if (span !== undefined) setHeaders(request, propagationHeaders(ctx, span));
+    return span;
   } catch (err) {
     ctx.fail(err);
     span?.finish();
+    return undefined;
+  }
+}
+
+/** Tag a request span with the response's status. Never throws. */
+export function tagStatus(ctx: PatchContext, span: Span, statusCode: number | undefined): void {
+  try {
+    setClientStatus(ctx, span, statusCode);
+  } catch (err) {
+    ctx.fail(err);
   }
 }
 
 function onHeaders(ctx: PatchContext, message: RequestMessage): void {
   const span = message.request?.[FETCH_SPAN];
   if (span === undefined || span.duration >= 0) return;
-  try {
-    setClientStatus(ctx, span, message.response?.statusCode);
-  } catch (err) {
-    ctx.fail(err);
-  }
+  tagStatus(ctx, span, message.response?.statusCode);
   span.finish();
 }
 

@@ -8,8 +8,7 @@
 import * as dc from 'node:diagnostics_channel';
 import type { Patcher, PatchContext } from '../types';
 import type { Span } from '../../lib/span';
-import { propagationHeaders, setClientStatus, startClientSpan } from '../http/client-span';
-import { setHeaders, targetOf, type UndiciRequest } from '../fetch/channels';
+import { tagStatus, traceRequest, type UndiciRequest } from '../fetch/channels';
 import { addUndiciRequestClass, isPackageRequest } from './request-classes';
 import { inGlobalFetch, markGlobalFetch } from '../fetch/global-fetch';
 
@@ -46,26 +45,14 @@ function onCreate(ctx: PatchContext, message: RequestMessage): void {
   const request = message.request;
   // Global fetch sending through the package's dispatcher stays the fetch integration's (global-fetch.ts).
   if (request === undefined || !ctx.active() || !isPackageRequest(request) || inGlobalFetch()) return;
-  let span: Span | undefined;
-  try {
-    span = startClientSpan(ctx, 'undici', targetOf(request), 'undici.request');
-    if (span === undefined) return;
-    setHeaders(request, propagationHeaders(ctx, span));
-    request[UNDICI_SPAN] = span;
-  } catch (err) {
-    ctx.fail(err);
-    span?.finish();
-  }
+  const span = traceRequest(ctx, request, 'undici', 'undici.request');
+  if (span !== undefined) request[UNDICI_SPAN] = span;
 }
 
 function onHeaders(ctx: PatchContext, message: RequestMessage): void {
   const span = message.request?.[UNDICI_SPAN];
   if (span === undefined || span.duration >= 0) return;
-  try {
-    setClientStatus(ctx, span, message.response?.statusCode);
-  } catch (err) {
-    ctx.fail(err);
-  }
+  tagStatus(ctx, span, message.response?.statusCode);
 }
 
 function onDone(ctx: PatchContext, message: RequestMessage): void {
