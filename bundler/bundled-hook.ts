@@ -7,8 +7,12 @@
  * @packageDocumentation
  */
 
-/** The global key of {@link BundledHook}; a `Symbol.for` key so that it is the same in the bundle and in every copy of the package. */
-export const BUNDLED_HOOK: unique symbol = Symbol.for('ddtrace-run.bundled') as never;
+/**
+ * The `Symbol.for` key under which the preloader installs the {@link BundledHook}: a registered symbol, so
+ * the bundle and every copy of the package agree on it (hooks/register.ts spells it out too, to load nothing
+ * more at start-up).
+ */
+export const BUNDLED_KEY = 'ddtrace-run.bundled';
 
 /** Patch a bundled module's exports; returns what the module's `module.exports` becomes. */
 export type BundledHook = (exports: unknown, key: string, version: string | undefined) => unknown;
@@ -19,7 +23,7 @@ export type BundledHook = (exports: unknown, key: string, version: string | unde
  */
 export function bundledFooter(key: string, version: string | undefined): string {
   return (
-    '\n;(function () { var h = globalThis[Symbol.for("ddtrace-run.bundled")];' +
+    `\n;(function () { var h = globalThis[Symbol.for(${JSON.stringify(BUNDLED_KEY)})];` +
     ` if (typeof h === "function") module.exports = h(module.exports, ${JSON.stringify(key)}, ${version === undefined ? 'undefined' : JSON.stringify(version)}); })();\n`
   );
 }

@@ -103,7 +103,7 @@ export function start(): PreloadState {
     });
     state.instrumenter = instrumenter;
     // Libraries bundled by our esbuild/webpack plugins hand their exports here when they finish loading
-    // (the key is bundler/bundled-hook.ts's BUNDLED_HOOK, spelled out to load nothing more at start-up).
+    // (the key is bundler/bundled-hook.ts's BUNDLED_KEY, spelled out to load nothing more at start-up).
     const bundled: BundledHook = (exports, key, version) => instrumenter.patch(exports, key, undefined, version);
     (g as unknown as Record<symbol, BundledHook>)[Symbol.for('ddtrace-run.bundled')] = bundled;
     warnAlreadyLoaded(instrumenter.importNames);

@@ -49,6 +49,8 @@ export interface OtlpExporterStats {
   rejectedSpans: number;
   /** Attempts repeated after a retriable failure. */
   retries: number;
+  /** Spans still waiting on the receiver when the exit flush's deadline passed. */
+  exitDroppedSpans: number;
 }
 
 interface Serializer {
@@ -68,7 +70,7 @@ type Outcome = { status: number; body: Buffer } | { error: NodeJS.ErrnoException
 /** The OTLP/HTTP trace exporter. */
 export class OtlpExporter implements Exporter {
   /** What happened so far (tests and the health view read it). */
-  readonly stats: OtlpExporterStats = { sentSpans: 0, sentRequests: 0, droppedQueueFullSpans: 0, failedSpans: 0, rejectedSpans: 0, retries: 0 };
+  readonly stats: OtlpExporterStats = { sentSpans: 0, sentRequests: 0, droppedQueueFullSpans: 0, failedSpans: 0, rejectedSpans: 0, retries: 0, exitDroppedSpans: 0 };
   private readonly mapper: OtlpSpanMapper;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
@@ -115,7 +117,8 @@ export class OtlpExporter implements Exporter {
 
   /**
    * The exit flush's deadline passed: stop holding the process for requests still waiting on the receiver
-   * (they may still finish while the process lives); their spans are counted as failed. Returns how many.
+   * (they may still finish while the process lives); their spans are counted in `exitDroppedSpans`.
+   * Returns how many.
    */
   letGo(): number {
     let spans = 0;
@@ -124,6 +127,7 @@ export class OtlpExporter implements Exporter {
       req.socket?.unref();
       spans += pending.spans;
     }
+    this.stats.exitDroppedSpans += spans;
     if (spans > 0) {
       warnOnce('otlp-exporter:exit-deadline', `${spans} spans were still waiting for the OTLP endpoint ${this.options.url.href} when the exit flush's deadline passed; the process exits without them`);
     }
