@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { resolveConfig } from '../lib/config';
 import { TRACER_VERSION } from '../lib/version';
 import { integrationNames } from '../integrations/registry';
+import { boolWord } from '../lib/bool-word';
+import { integrationRows, settingRows } from '../lib/settings';
 import { probeAgent } from './agent-probe';
 
 /** Build the report's lines (exported for tests). */
@@ -27,8 +29,8 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
   const disabled = integrationNames.filter((n) => !config.enabled || config.disabledIntegrations.has(n));
   const unknown = [...config.disabledIntegrations].filter((n) => !known.has(n));
   const esmSetting = (env.DD_TRACE_ESM_HOOKS ?? '').trim();
-  const esmOff = /^(false|0|no|off)$/i.test(esmSetting);
-  const esmOn = /^(true|1|yes|on)$/i.test(esmSetting);
+  const esmOff = boolWord(esmSetting) === false;
+  const esmOn = boolWord(esmSetting) === true;
 
   const lines = [
     `ddtrace-run ${TRACER_VERSION} (Node.js ${process.version})`,
@@ -44,7 +46,7 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
     lines.push(`agent:          reachable (GET /info answered ${probe.status}${detail})`);
   } else {
     lines.push(`agent:          NOT reachable: ${probe.reason}`);
-    const localOff = /^(false|0|no|off)$/i.test((env.DD_TRACE_LOCAL_AGENT ?? '').trim());
+    const localOff = boolWord(env.DD_TRACE_LOCAL_AGENT) === false;
     lines.push(
       config.agentUrlExplicit || localOff
         ? '                traces will be dropped until an agent answers (the local agent is used only without an agent address)'
@@ -52,15 +54,20 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
     );
   }
   lines.push(
-    `protocol:       v${config.protocolVersion} traces`,
-    `flush interval: ${config.flushIntervalMs} ms`,
-    `sample rate:    ${config.sampleRate === undefined ? '(agent rates)' : config.sampleRate}`,
     `ESM hooks:      ${esmOff ? 'off (DD_TRACE_ESM_HOOKS=false)' : esmOn ? 'on (DD_TRACE_ESM_HOOKS=true)' : 'auto (added when the entry runs as an ES module; DD_TRACE_ESM_HOOKS=true|false overrides)'}`,
     `integrations:   enabled: ${enabled.join(', ') || '(none)'}`,
     `                disabled: ${disabled.join(', ') || '(none)'}`,
   );
   if (unknown.length > 0) lines.push(`                unknown names in the configuration (ignored): ${unknown.join(', ')}`);
+  lines.push('', 'settings (value, then where it came from):', ...table(settingRows(config, {}, env)));
+  lines.push('', 'integrations (tracer.use() can change these at run time):', ...table(integrationRows(config, integrationNames, env)));
   return lines;
+}
+
+/** Rows as aligned `name  value  (source)` lines. */
+function table(rows: ReadonlyArray<{ name: string; value: string; source: string }>): string[] {
+  const width = Math.max(...rows.map((r) => r.name.length)) + 2;
+  return rows.map((r) => `  ${r.name.padEnd(width)}${r.value}  (${r.source})`);
 }
 
 if (require.main === module) {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import moduleDetailsFromPath from 'module-details-from-path';
 import { moduleHooks } from '../integrations/registry';
-import { hookKey } from '../lib/instrumenter';
+import { hookKey } from '../hooks/instrumenter';
 
 /** A file to hand to the preloader when it loads. */
 export interface InstrumentedFile {

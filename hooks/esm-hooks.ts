@@ -8,7 +8,7 @@
 import nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { debug, errorOnce } from '../lib/log';
-import type { Instrumenter } from '../lib/instrumenter';
+import type { Instrumenter } from './instrumenter';
 
 /** The part of the preloader's state this file reads and sets. */
 export interface EsmHooksTarget {

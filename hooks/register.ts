@@ -15,10 +15,10 @@
  * needs it), and loads no exporter, msgpack, semver, crypto or, for a CommonJS entry, ESM loader.
  */
 import { debug, errorOnce, warnOnce } from '../lib/log';
-import type { Instrumenter } from '../lib/instrumenter';
+import type { Instrumenter } from './instrumenter';
 import type { BundledHook } from '../bundler/bundled-hook';
 import type { Tracer } from '../lib/tracer';
-import type { GlobalHook, ModuleHook } from '../integrations/types';
+import type { GlobalHook, ModuleHook } from '../lib/kit';
 
 /** What the preloader did in this process; shared by every copy of the package through a global symbol. */
 export interface PreloadState {
@@ -92,14 +92,15 @@ export function start(): PreloadState {
     // The timer functions the tracer will use, taken now, before the app can stub or fake the globals.
     require('../lib/timers');
     const { moduleHooks, globalHooks } = require('../integrations/registry') as typeof import('../integrations/registry');
-    const { Instrumenter } = require('../lib/instrumenter') as typeof import('../lib/instrumenter');
+    const { Instrumenter } = require('./instrumenter') as typeof import('./instrumenter');
+    const otel = (require('./otel-hooks') as typeof import('./otel-hooks')).otelHooks(() => instrumenter.tracer());
     const extra = g[EXTRA_HOOKS];
-    const instrumenter = new Instrumenter({
+    const instrumenter: Instrumenter = new Instrumenter({
       tracer: built ?? buildTracer,
       config,
       peekTracer,
-      moduleHooks: extra?.moduleHooks ? [...moduleHooks, ...extra.moduleHooks] : moduleHooks,
-      globalHooks: extra?.globalHooks ? [...globalHooks, ...extra.globalHooks] : globalHooks,
+      moduleHooks: [...moduleHooks, ...otel.moduleHooks, ...(extra?.moduleHooks ?? [])],
+      globalHooks: [...globalHooks, ...otel.globalHooks, ...(extra?.globalHooks ?? [])],
     });
     state.instrumenter = instrumenter;
     // Libraries bundled by our esbuild/webpack plugins hand their exports here when they finish loading

@@ -3,7 +3,7 @@
  * is loaded only when its module is required. To add an integration, add its folder with a `hooks.ts` and
  * list it here.
  */
-import type { GlobalHook, ModuleHook } from './types';
+import type { GlobalHook, ModuleHook } from '../lib/kit';
 import { hooks as http } from './http/hooks';
 import { globalHooks as fetch } from './fetch/hooks';
 import { hooks as express } from './express/hooks';
@@ -11,15 +11,14 @@ import { hooks as pg } from './pg/hooks';
 import { hooks as mysql } from './mysql/hooks';
 import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
-import { hooks as opentelemetry, globalHooks as opentelemetryAtStart } from './opentelemetry/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...opentelemetry];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici];
 
 /** Hooks enabled when the tracer starts. */
-export const globalHooks: readonly GlobalHook[] = [...fetch, ...opentelemetryAtStart];
+export const globalHooks: readonly GlobalHook[] = [...fetch];
 
-/** Names of all integrations (for `--info` and config validation). */
+/** Names of all integrations (for `--info` and config validation), the OpenTelemetry adapter's included. */
 export const integrationNames: readonly string[] = [
-  ...new Set([...moduleHooks.map((h) => h.integration), ...globalHooks.map((h) => h.integration)]),
+  ...new Set([...moduleHooks.map((h) => h.integration), ...globalHooks.map((h) => h.integration), 'opentelemetry']),
 ];

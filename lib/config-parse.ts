@@ -3,13 +3,13 @@
  * that says which variable is wrong and what is used instead; none of them throws.
  */
 import { warnOnce } from './log';
+import { boolWord } from './bool-word';
 
 /** Parse a boolean (`true/false/1/0/yes/no/on/off`); anything else warns and yields `fallback`. */
 export function parseBool(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
-  const v = raw.trim().toLowerCase();
-  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
-  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
+  const v = boolWord(raw);
+  if (v !== undefined) return v;
   warnOnce(`config:${name}`, `${name}=${JSON.stringify(raw)} is not a boolean; using ${fallback}`);
   return fallback;
 }
@@ -112,6 +112,22 @@ export function parseAgentUrl(name: string, raw: string | undefined): string | u
     throw new Error(`unsupported protocol ${u.protocol}`);
   } catch (err) {
     warnOnce(`config:${name}`, `${name}=${JSON.stringify(raw)} is not a valid agent URL (http://host:port or unix:///path): ${(err as Error).message}; using the default`);
+    return undefined;
+  }
+}
+
+/**
+ * Parse a pattern applied globally, case-insensitively (`DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP`).
+ * Unset: undefined (the built-in rules). Empty: null (no redaction). Invalid: warns, undefined.
+ */
+export function parseGlobalPattern(name: string, raw: string | RegExp | undefined): RegExp | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw instanceof RegExp) return new RegExp(raw.source, raw.flags.includes('g') ? raw.flags : raw.flags + 'g');
+  if (raw === '') return null;
+  try {
+    return new RegExp(raw, 'gi');
+  } catch (err) {
+    warnOnce(`config:${name}`, `${name} is not a valid regular expression (${(err as Error).message}); using the built-in rules`);
     return undefined;
   }
 }

@@ -7,6 +7,7 @@ import type { AppPackage } from './package-info';
 import {
   parseAgentUrl,
   parseBool,
+  parseGlobalPattern,
   parseInteger,
   parseList,
   parseRate,
@@ -64,6 +65,14 @@ export interface TracerOptions {
    * Collector, Jaeger or Tempo (`DD_TRACE_EXPORTER`, or `OTEL_TRACES_EXPORTER=otlp`).
    */
   exporter?: 'agent' | 'console' | 'otlp';
+  /** Keep the query string in server spans' `http.url` (`DD_HTTP_SERVER_TAG_QUERY_STRING`, default true). */
+  httpQueryString?: boolean;
+  /** Pattern whose matches in query strings are redacted (`DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP`; empty: none). */
+  queryStringObfuscation?: string | RegExp;
+  /** Tag the client's IP on server spans (`DD_TRACE_CLIENT_IP_ENABLED`, default false). */
+  clientIpEnabled?: boolean;
+  /** The header the client IP is read from (`DD_TRACE_CLIENT_IP_HEADER`; default: x-forwarded-for, then the socket). */
+  clientIpHeader?: string;
 }
 
 /** The resolved configuration. */
@@ -96,6 +105,14 @@ export interface Config {
   readonly isClientError: (status: number) => boolean;
   /** HTTP server statuses that mark a span in error (`DD_HTTP_SERVER_ERROR_STATUSES`, default 500-599). */
   readonly isServerError: (status: number) => boolean;
+  /** Keep query strings in server spans' `http.url`. */
+  readonly httpQueryString: boolean;
+  /** User pattern redacting query strings; undefined: the built-in rules; null: no redaction. */
+  readonly httpQueryObfuscation: RegExp | null | undefined;
+  /** Tag `http.client_ip` on server spans. */
+  readonly clientIp: boolean;
+  /** Header the client IP is read from (lower case), if set. */
+  readonly clientIpHeader: string | undefined;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   readonly propagationStyleExtract: string | undefined;
@@ -237,6 +254,10 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     disabledIntegrations: integrationFlags(env),
     isClientError: parseStatusRanges('DD_HTTP_CLIENT_ERROR_STATUSES', env.DD_HTTP_CLIENT_ERROR_STATUSES, '400-499'),
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
+    httpQueryString: options.httpQueryString ?? parseBool('DD_HTTP_SERVER_TAG_QUERY_STRING', env.DD_HTTP_SERVER_TAG_QUERY_STRING, true),
+    httpQueryObfuscation: parseGlobalPattern('DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP', options.queryStringObfuscation ?? env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP),
+    clientIp: options.clientIpEnabled ?? parseBool('DD_TRACE_CLIENT_IP_ENABLED', env.DD_TRACE_CLIENT_IP_ENABLED, false),
+    clientIpHeader: (options.clientIpHeader ?? env.DD_TRACE_CLIENT_IP_HEADER)?.trim().toLowerCase() || undefined,
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',

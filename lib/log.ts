@@ -3,6 +3,8 @@
  * down never floods the app's stderr; debug lines appear only with `DD_TRACE_DEBUG=true`.
  */
 
+import { boolWord } from './bool-word';
+
 /** Where log lines go; tests replace it to read what was said. */
 export type LogSink = (line: string) => void;
 
@@ -10,7 +12,7 @@ const said = new Set<string>();
 let sink: LogSink = (line) => {
   process.stderr.write(line + '\n');
 };
-let debugEnabled = /^(1|true)$/i.test(process.env.DD_TRACE_DEBUG ?? '');
+let debugEnabled = boolWord(process.env.DD_TRACE_DEBUG) === true;
 
 /** Replace the sink (returns the previous one). */
 export function setLogSink(next: LogSink): LogSink {

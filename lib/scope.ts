@@ -6,11 +6,12 @@
  * (no allocation per activation); the OpenTelemetry bridge stores its Context objects, which are frames too.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Span } from './span';
 
 /** Something that can be the value of the async context: it names the active span (or none). */
 export interface Frame {
   /** The span that is active in this frame, if any. Typed loosely here to avoid a cycle with span.ts. */
-  readonly activeSpan: unknown;
+  readonly activeSpan: Span | undefined;
 }
 
 const KEY = Symbol.for('ddtrace-run.storage');

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { hookKey, Instrumenter, INSTRUMENTED } from '../lib/instrumenter';
+import { hookKey, Instrumenter, INSTRUMENTED } from '../hooks/instrumenter';
 import { Tracer } from '../lib/tracer';
 import { suppressTracing } from '../lib/scope';
 import { resetLogState, setLogSink } from '../lib/log';
-import type { GlobalHook, ModuleHook, PatchContext, Patcher } from '../integrations/types';
+import type { GlobalHook, ModuleHook, Kit, Patcher } from '../lib/kit';
 
 type Lib = { greet(name: string): string; [key: string]: unknown };
 
@@ -23,7 +23,7 @@ function makeLib(): Lib {
 }
 
 /** A hook whose patcher wraps `greet` and records every context it was given. */
-function greetHook(overrides: Partial<ModuleHook> = {}, contexts: PatchContext[] = []): ModuleHook & { loads: number } {
+function greetHook(overrides: Partial<ModuleHook> = {}, contexts: Kit[] = []): ModuleHook & { loads: number } {
   const hook = {
     integration: 'fake',
     module: 'fake-lib',
@@ -90,7 +90,7 @@ describe('Instrumenter (registry runtime)', () => {
   });
 
   it('patches a supported version once, loading the patch code once', () => {
-    const contexts: PatchContext[] = [];
+    const contexts: Kit[] = [];
     const hook = greetHook({ versions: '>=1 <2' }, contexts);
     const inst = new Instrumenter({ tracer: new Tracer(), moduleHooks: [hook] });
     const lib = makeLib();
@@ -197,7 +197,7 @@ describe('Instrumenter (registry runtime)', () => {
 
   describe('patch context', () => {
     it('active() is false inside suppressed tracer I/O and after fail()', () => {
-      const contexts: PatchContext[] = [];
+      const contexts: Kit[] = [];
       const inst = new Instrumenter({ tracer: new Tracer(), moduleHooks: [greetHook({}, contexts)] });
       inst.onRequire(makeLib(), 'fake-lib', undefined);
       const ctx = contexts[0];
@@ -215,7 +215,7 @@ describe('Instrumenter (registry runtime)', () => {
 
     it('follows tracer.use() at once: active() turns off and back on without a settings read or init()', () => {
       const tracer = new Tracer();
-      const contexts: PatchContext[] = [];
+      const contexts: Kit[] = [];
       const inst = new Instrumenter({ tracer, moduleHooks: [greetHook({}, contexts)] });
       inst.onRequire(makeLib(), 'fake-lib', undefined);
       const ctx = contexts[0];
@@ -231,7 +231,7 @@ describe('Instrumenter (registry runtime)', () => {
     it('builds the tracer only when a patch first uses it', () => {
       let built = 0;
       const tracer = new Tracer();
-      const contexts: PatchContext[] = [];
+      const contexts: Kit[] = [];
       const inst = new Instrumenter({
         tracer: () => {
           built++;
@@ -242,9 +242,10 @@ describe('Instrumenter (registry runtime)', () => {
       });
       inst.onRequire(makeLib(), 'fake-lib', undefined);
       assert.equal(built, 0, 'patching needs no tracer');
-      assert.equal(contexts[0].tracer, tracer);
-      assert.equal(contexts[0].tracer, tracer);
-      assert.equal(built, 1);
+      const span = contexts[0].startSpan({ name: 'probe' });
+      assert.equal(span.service, tracer.config.service, 'the span comes from the tracer built on demand');
+      contexts[0].settings();
+      assert.equal(built, 1, 'built once');
     });
 
     it('an integration turned off by configuration is not loaded', () => {

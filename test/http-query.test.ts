@@ -3,11 +3,12 @@
  * to refine the server span. Everything that talks to sockets is in the http-server/http-client tests.
  */
 import * as assert from 'node:assert/strict';
-import { DEFAULT_QUERY_POLICY, queryPolicyFromEnv, redactTarget, stripQuery, REDACTED } from '../integrations/http/query';
+import { DEFAULT_QUERY_POLICY, queryPolicyOf, redactTarget, stripQuery, REDACTED } from '../integrations/http/query';
 import { clientUrl } from '../integrations/http/client-span';
 import { refineWebSpan, webSpanOf, WEB_SPAN } from '../integrations/http/web';
 import { captureTracer } from './helpers/capture';
 import { resetLogState, setLogSink } from '../lib/log';
+import { resolveConfig } from '../lib/config';
 
 describe('http: query strings on http.url', () => {
   const cases: Array<[string, string]> = [
@@ -47,16 +48,16 @@ describe('http: query strings on http.url', () => {
   });
 
   it('DD_HTTP_SERVER_TAG_QUERY_STRING=false drops the query', () => {
-    const policy = queryPolicyFromEnv({ DD_HTTP_SERVER_TAG_QUERY_STRING: 'false' });
+    const policy = queryPolicyOf(resolveConfig({}, { DD_HTTP_SERVER_TAG_QUERY_STRING: 'false' }));
     assert.equal(redactTarget('/a?q=1&token=2', policy), '/a');
   });
 
   it('DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP replaces each match; empty turns redaction off', () => {
-    const custom = queryPolicyFromEnv({ DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: 'card=\\d+' });
+    const custom = queryPolicyOf(resolveConfig({}, { DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: 'card=\\d+' }));
     assert.equal(redactTarget('/pay?card=4111&token=x', custom), `/pay?${REDACTED}&token=x`);
     // Stateful global regexps must not carry lastIndex from one call to the next.
     assert.equal(redactTarget('/pay?card=4111', custom), `/pay?${REDACTED}`);
-    const off = queryPolicyFromEnv({ DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '' });
+    const off = queryPolicyOf(resolveConfig({}, { DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '' }));
     assert.equal(redactTarget('/a?password=1', off), '/a?password=1');
   });
 
@@ -65,8 +66,8 @@ describe('http: query strings on http.url', () => {
     resetLogState();
     const previous = setLogSink((line) => lines.push(line));
     try {
-      const policy = queryPolicyFromEnv({ DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '([' });
-      queryPolicyFromEnv({ DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '([' });
+      const policy = queryPolicyOf(resolveConfig({}, { DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '([' }));
+      queryPolicyOf(resolveConfig({}, { DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: '([' }));
       assert.equal(policy, DEFAULT_QUERY_POLICY);
       assert.equal(redactTarget('/a?password=1', policy), `/a?${REDACTED}`);
     } finally {

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { patchMysql2Connection, patchMysql2Pool } from '../integrations/mysql/mysql2';
 import { patchMysqlConnection, patchMysqlPool } from '../integrations/mysql/mysql';
 import { hooks } from '../integrations/mysql/hooks';
-import { Instrumenter, hookKey } from '../lib/instrumenter';
+import { Instrumenter, hookKey } from '../hooks/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
 import { freshCopy } from './helpers/fresh-copy';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { patchPg } from '../integrations/pg/patch';
 import { hooks } from '../integrations/pg/hooks';
-import { Instrumenter } from '../lib/instrumenter';
+import { Instrumenter } from '../hooks/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
 import type { Span } from '../lib/span';

@@ -11,7 +11,7 @@ import * as assert from 'node:assert/strict';
 import { patchIoredis } from '../integrations/redis/ioredis';
 import { patchCommandsQueue, patchSocket } from '../integrations/redis/node-redis';
 import { hooks } from '../integrations/redis/hooks';
-import { Instrumenter, hookKey } from '../lib/instrumenter';
+import { Instrumenter, hookKey } from '../hooks/instrumenter';
 import { captureTracer, type CaptureExporter } from './helpers/capture';
 import type { Tracer } from '../lib/tracer';
 import { freshCopy } from './helpers/fresh-copy';

@@ -60,7 +60,7 @@ describe('start-up: what the preloader loads in a process that does nothing', fu
 
   it('the preloader did start (hooks installed), without the ESM loader', () => {
     assert.ok(preloaded.files.includes('dist/hooks/register.js'), preloaded.files.join('\n'));
-    assert.ok(preloaded.files.includes('dist/lib/instrumenter.js'));
+    assert.ok(preloaded.files.includes('dist/hooks/instrumenter.js'));
     assert.equal(preloaded.esmHooked, false);
   });
 
@@ -117,6 +117,6 @@ describe('start-up: what the preloader loads in a process that does nothing', fu
   it('DD_TRACE_ENABLED=false: the preloader loads neither the registry nor require-in-the-middle', async () => {
     const off = await run(PRELOAD, '', { DD_TRACE_ENABLED: 'false' });
     const ours = off.files.filter((f) => f.startsWith('dist/') || f.includes('require-in-the-middle'));
-    assert.deepEqual(ours.sort(), ['dist/hooks/register.js', 'dist/lib/config-parse.js', 'dist/lib/config.js', 'dist/lib/log.js']);
+    assert.deepEqual(ours.sort(), ['dist/hooks/register.js', 'dist/lib/bool-word.js', 'dist/lib/config-parse.js', 'dist/lib/config.js', 'dist/lib/log.js']);
   });
 });

@@ -11,8 +11,7 @@
  * one-off `writeHead` wrapper on that response object (error path only).
  */
 import type { ServerResponse } from 'node:http';
-import type { PatchContext } from '../types';
-import { copyFunctionShape } from '../../lib/function-shape';
+import { copyFunctionShape, type Kit } from '../../lib/kit';
 import type { ExpressRequest, RequestState } from './request-state';
 
 /** Whether `err` is what the router treats as an error: truthy, and not one of its control signals. */
@@ -21,14 +20,14 @@ export function isError(err: unknown): boolean {
 }
 
 /** Remember `err` as the request's error and make sure it reaches the span if the response is a 5xx. */
-export function recordError(ctx: PatchContext, state: RequestState, req: ExpressRequest, res: unknown, err: unknown): void {
+export function recordError(kit: Kit, state: RequestState, req: ExpressRequest, res: unknown, err: unknown): void {
   if (!isError(err) || state.error === err) return;
   state.error = err;
   const response = (res ?? req.res) as ServerResponse | undefined;
   if (response === undefined || response === null || typeof response !== 'object') return;
   if (response.headersSent) {
     // Too late for writeHead: the status is final already.
-    applyIfServerError(ctx, state, response.statusCode);
+    applyIfServerError(kit, state, response.statusCode);
     return;
   }
   if (state.watchingStatus || typeof response.writeHead !== 'function') return;
@@ -36,9 +35,9 @@ export function recordError(ctx: PatchContext, state: RequestState, req: Express
   const original = response.writeHead;
   const writeHead = function writeHead(this: ServerResponse, statusCode: unknown): unknown {
     try {
-      applyIfServerError(ctx, state, typeof statusCode === 'number' ? statusCode : this.statusCode);
+      applyIfServerError(kit, state, typeof statusCode === 'number' ? statusCode : this.statusCode);
     } catch (e) {
-      ctx.fail(e);
+      kit.fail(e);
     }
     // eslint-disable-next-line prefer-rest-params
     return Reflect.apply(original, this, arguments);
@@ -47,8 +46,8 @@ export function recordError(ctx: PatchContext, state: RequestState, req: Express
   response.writeHead = writeHead as ServerResponse['writeHead'];
 }
 
-function applyIfServerError(ctx: PatchContext, state: RequestState, status: number): void {
+function applyIfServerError(kit: Kit, state: RequestState, status: number): void {
   const err = state.error;
-  if (state.span.duration >= 0 || !isError(err) || !ctx.tracer.config.isServerError(status)) return;
+  if (state.span.duration >= 0 || !isError(err) || !kit.config.isServerError(status)) return;
   state.span.setError(err);
 }

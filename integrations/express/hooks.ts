@@ -7,7 +7,7 @@
  * module's main export, and the `Layer` prototype (one call per handler invocation) through the internal
  * file. Versions outside these ranges are left unpatched.
  */
-import type { ModuleHook, Patcher } from '../types';
+import type { ModuleHook, Patcher } from '../../lib/kit';
 
 const INTEGRATION = 'express';
 

@@ -9,10 +9,7 @@
  * is always called by the library's own method, so its error handling (try/catch, promise rejection to
  * `next`) is untouched.
  */
-import type { PatchContext } from '../types';
-import { wrapMethod } from '../util/shim';
-import { storage } from '../../lib/scope';
-import type { Span } from '../../lib/span';
+import { wrapMethod, type Kit, type Span } from '../../lib/kit';
 import { stateOf, type ExpressRequest } from './request-state';
 import { layerRouteOf } from './layer-routes';
 import { enterLayer } from './request-route';
@@ -38,13 +35,13 @@ function arity(layer: LayerThis): number {
 }
 
 /** Whether the active frame already shows `span` (then nothing needs re-activating). */
-function isActive(span: Span): boolean {
-  const frame = storage.getStore();
+function isActive(kit: Kit, span: Span): boolean {
+  const frame = kit.current();
   return frame === span || (frame !== undefined && frame.activeSpan === span);
 }
 
 /** Patch a `Layer` constructor's prototype (from `express/lib/router/layer.js` or `router/lib/layer.js`). */
-export function patchLayer(exports: unknown, ctx: PatchContext): void {
+export function patchLayer(exports: unknown, kit: Kit): void {
   const proto = (exports as { prototype?: Record<string, unknown> } | null)?.prototype;
   if (proto === undefined || proto === null) return;
   const express4 = typeof proto.handle_request === 'function';
@@ -65,15 +62,15 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
         // A 4-parameter handler is skipped by the library on the request path: it routes nothing.
         const info = layerRouteOf(this);
         if (info !== undefined && arity(this) <= 3) handlerNext = enterLayer(info, this, state, request, next as Fn);
-        if (ctx.tracer.config.middlewareTracing && arity(this) <= 3) how = IN_MIDDLEWARE_SPAN;
+        if (kit.config.middlewareTracing && arity(this) <= 3) how = IN_MIDDLEWARE_SPAN;
         // Keep the request span current even if a middleware lost or replaced the async context.
-        else if (!isActive(span)) how = REACTIVATED;
+        else if (!isActive(kit, span)) how = REACTIVATED;
       } catch (err) {
-        ctx.fail(err);
+        kit.fail(err);
       }
       // The app's code runs outside the try above: its errors are the library's to handle, never ours.
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [req, res, handlerNext], component);
-      if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [req, res, handlerNext]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(kit, this, original as Fn, state, request, res, [req, res, handlerNext], component);
+      if (how === REACTIVATED) return kit.apply(span, original, this, [req, res, handlerNext]);
       return original.call(this, req, res, handlerNext);
     },
   );
@@ -86,17 +83,17 @@ export function patchLayer(exports: unknown, ctx: PatchContext): void {
       const request = req as ExpressRequest;
       let how = DIRECT;
       try {
-        recordError(ctx, state, request, res, err);
+        recordError(kit, state, request, res, err);
         // Only a 4-parameter handler runs here; the library passes the error on for any other.
         if (arity(this) === 4) {
-          if (ctx.tracer.config.middlewareTracing) how = IN_MIDDLEWARE_SPAN;
-          else if (!isActive(span)) how = REACTIVATED;
+          if (kit.config.middlewareTracing) how = IN_MIDDLEWARE_SPAN;
+          else if (!isActive(kit, span)) how = REACTIVATED;
         }
       } catch (e) {
-        ctx.fail(e);
+        kit.fail(e);
       }
-      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(ctx, this, original as Fn, state, request, res, [err, req, res, next], component);
-      if (how === REACTIVATED) return storage.run(span, Reflect.apply, original, this, [err, req, res, next]);
+      if (how === IN_MIDDLEWARE_SPAN) return runInMiddlewareSpan(kit, this, original as Fn, state, request, res, [err, req, res, next], component);
+      if (how === REACTIVATED) return kit.apply(span, original, this, [err, req, res, next]);
       return original.call(this, err, req, res, next);
     },
   );

@@ -10,9 +10,7 @@
  * This mode allocates per layer (a span and a `next` wrapper); it is opt-in for that reason.
  */
 import type { ServerResponse } from 'node:http';
-import type { PatchContext } from '../types';
-import { Span } from '../../lib/span';
-import { storage } from '../../lib/scope';
+import type { Kit, Span } from '../../lib/kit';
 import type { ExpressRequest, RequestState } from './request-state';
 import { isError } from './errors';
 
@@ -26,9 +24,9 @@ function nameOf(layer: { name?: unknown; handle?: unknown }): string {
 }
 
 /** The span new middleware spans hang under: the active span if it belongs to this request, else the request. */
-function parentFor(requestSpan: Span): Span {
-  const active = storage.getStore()?.activeSpan;
-  if (active instanceof Span && active.trace === requestSpan.trace && active.duration < 0) return active;
+function parentFor(kit: Kit, requestSpan: Span): Span {
+  const active = kit.activeSpan();
+  if (active !== undefined && active.trace === requestSpan.trace && active.duration < 0) return active;
   return requestSpan;
 }
 
@@ -61,7 +59,7 @@ function finishMiddleware(state: RequestState, span: Span, err: unknown): void {
   }
 }
 
-function wrapNext(state: RequestState, span: Span, parent: Span, original: Fn): Fn {
+function wrapNext(kit: Kit, state: RequestState, span: Span, parent: Span, original: Fn): Fn {
   return function next(this: unknown, err?: unknown): unknown {
     try {
       finishMiddleware(state, span, err);
@@ -69,7 +67,7 @@ function wrapNext(state: RequestState, span: Span, parent: Span, original: Fn): 
       // Finishing a span cannot fail in a way the app should see; routing continues regardless.
     }
     // eslint-disable-next-line prefer-rest-params
-    return storage.run(parent, Reflect.apply, original, this, arguments);
+    return kit.apply(parent, original, this, arguments);
   };
 }
 
@@ -78,7 +76,7 @@ function wrapNext(state: RequestState, span: Span, parent: Span, original: Fn): 
  * (`req, res, next` or `err, req, res, next`); the last one is `next`.
  */
 export function runInMiddlewareSpan(
-  ctx: PatchContext,
+  kit: Kit,
   layer: { name?: unknown; handle?: unknown },
   original: Fn,
   state: RequestState,
@@ -89,17 +87,16 @@ export function runInMiddlewareSpan(
 ): unknown {
   let span: Span;
   try {
-    const parent = parentFor(state.span);
+    const parent = parentFor(kit, state.span);
     // Named for the package whose layer runs, as Datadog's tracer names them: express 4's own router makes
     // `express.middleware`, the `router` package under express 5 makes `router.middleware`.
-    span = ctx.tracer.startSpan(component === 'express' ? 'express.middleware' : 'router.middleware', { childOf: parent, resource: nameOf(layer) });
-    span.setTag('component', component);
+    span = kit.startSpan({ name: component === 'express' ? 'express.middleware' : 'router.middleware', childOf: parent, resource: nameOf(layer), component });
     track(state, req, res, span);
     const last = args.length - 1;
-    if (typeof args[last] === 'function') args[last] = wrapNext(state, span, parent, args[last] as Fn);
+    if (typeof args[last] === 'function') args[last] = wrapNext(kit, state, span, parent, args[last] as Fn);
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
     return Reflect.apply(original, layer, args);
   }
-  return storage.run(span, Reflect.apply, original, layer, args);
+  return kit.apply(span, original, layer, args);
 }

@@ -8,7 +8,7 @@
  * per request. Reading the span the http integration set (before the swap) is an ordinary fast load.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Span } from '../../lib/span';
+import type { Span } from '../../lib/kit';
 import { webSpanOf } from '../http/web';
 
 /** Property of the server span holding its {@link RequestState}. */

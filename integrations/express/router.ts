@@ -10,8 +10,7 @@
  *   the request's state (request-state.ts) already there and pass straight through.
  */
 import type { ServerResponse } from 'node:http';
-import type { PatchContext } from '../types';
-import { wrapMethod } from '../util/shim';
+import { wrapMethod, type Kit } from '../../lib/kit';
 import { refineWebSpan, webSpanOf, type WebSpanRefinement } from '../http/web';
 import { STATE, createState, type ExpressRequest, type RequestState, type SpanWithState } from './request-state';
 import { recordRoute, recordUse, type RouterLike } from './layer-routes';
@@ -30,13 +29,13 @@ function stackLength(router: RouterLike): number {
 }
 
 /** The callback the outermost router calls when routing ends: sees an error nobody handled, then goes on. */
-function finalCallback(ctx: PatchContext, state: RequestState, req: ExpressRequest, res: unknown, out: Fn): Fn {
+function finalCallback(kit: Kit, state: RequestState, req: ExpressRequest, res: unknown, out: Fn): Fn {
   return function done(this: unknown, err?: unknown): unknown {
     if (err) {
       try {
-        recordError(ctx, state, req, res, err);
+        recordError(kit, state, req, res, err);
       } catch (e) {
-        ctx.fail(e);
+        kit.fail(e);
       }
     }
     // eslint-disable-next-line prefer-rest-params
@@ -48,7 +47,7 @@ function finalCallback(ctx: PatchContext, state: RequestState, req: ExpressReque
  * Wrap `use`, `route` and `handle` of a router prototype. `alwaysExpress`: the router is Express 4's own;
  * otherwise (the `router` package) the request is Express's only when Express 5 gave it its `app`.
  */
-function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boolean): void {
+function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void {
   wrapMethod<Fn>(proto, 'use', INTEGRATION, (original) =>
     function use(this: unknown): unknown {
       const router = this as RouterLike;
@@ -59,7 +58,7 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
         // eslint-disable-next-line prefer-rest-params
         recordUse(router, before, arguments);
       } catch (err) {
-        ctx.fail(err);
+        kit.fail(err);
       }
       return result;
     },
@@ -74,7 +73,7 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
       try {
         recordRoute(router, before, path);
       } catch (err) {
-        ctx.fail(err);
+        kit.fail(err);
       }
       return result;
     },
@@ -91,13 +90,13 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
       const request = req as ExpressRequest;
       let callback = out;
       try {
-        if (span.duration < 0 && ctx.active()) {
+        if (span.duration < 0 && kit.active()) {
           const state = createState(span);
           if (alwaysExpress || request.app !== undefined) refineWebSpan(request, EXPRESS_NAMING);
-          if (typeof out === 'function') callback = finalCallback(ctx, state, request, res as ServerResponse, out as Fn);
+          if (typeof out === 'function') callback = finalCallback(kit, state, request, res as ServerResponse, out as Fn);
         }
       } catch (err) {
-        ctx.fail(err);
+        kit.fail(err);
       }
       return original.call(this, req, res, callback);
     },
@@ -109,15 +108,15 @@ function patchRouterProto(proto: object, ctx: PatchContext, alwaysExpress: boole
  * app router), with `handle` as its own method. In Express 5 it is the `router` package's constructor,
  * patched by that package's own hook (under its own version range), so there is nothing to do here.
  */
-export function patchExpress(exports: unknown, ctx: PatchContext): void {
+export function patchExpress(exports: unknown, kit: Kit): void {
   const proto = (exports as { Router?: { handle?: unknown } } | null)?.Router;
   if (proto === undefined || proto === null || typeof proto.handle !== 'function') return;
-  patchRouterProto(proto, ctx, true);
+  patchRouterProto(proto, kit, true);
 }
 
 /** Patch the `router` package (Express 5's router): `Router.prototype`. */
-export function patchRouterPackage(exports: unknown, ctx: PatchContext): void {
+export function patchRouterPackage(exports: unknown, kit: Kit): void {
   const proto = (exports as { prototype?: unknown } | null)?.prototype;
   if (proto === undefined || proto === null || typeof proto !== 'object' && typeof proto !== 'function') return;
-  patchRouterProto(proto as object, ctx, false);
+  patchRouterProto(proto as object, kit, false);
 }

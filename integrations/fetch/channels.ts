@@ -12,8 +12,7 @@
  * so a process without the tracer pays nothing, and undici skips building messages nobody reads.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { PatchContext } from '../types';
-import type { Span } from '../../lib/span';
+import type { Kit, Span } from '../../lib/kit';
 import { propagationHeaders, setClientStatus, startClientSpan, type ClientTarget } from '../http/client-span';
 import { isPackageRequest } from '../undici/request-classes';
 import { inGlobalFetch } from './global-fetch';
@@ -42,23 +41,23 @@ const SUBSCRIBED = Symbol.for('ddtrace-run.fetch.subscribed');
 type GlobalWithFlag = typeof globalThis & { [SUBSCRIBED]?: boolean };
 
 /** Subscribe to undici's request channels (once per process, even with two copies of the package). */
-export function enableFetch(ctx: PatchContext): void {
+export function enableFetch(kit: Kit): void {
   const g = globalThis as GlobalWithFlag;
   if (g[SUBSCRIBED]) return;
   g[SUBSCRIBED] = true;
-  dc.subscribe('undici:request:create', (message) => onCreate(ctx, message as RequestMessage));
-  dc.subscribe('undici:request:headers', (message) => onHeaders(ctx, message as RequestMessage));
-  dc.subscribe('undici:request:error', (message) => onDone(ctx, message as RequestMessage));
+  dc.subscribe('undici:request:create', (message) => onCreate(kit, message as RequestMessage));
+  dc.subscribe('undici:request:headers', (message) => onHeaders(kit, message as RequestMessage));
+  dc.subscribe('undici:request:error', (message) => onDone(kit, message as RequestMessage));
 }
 
-function onCreate(ctx: PatchContext, message: RequestMessage): void {
+function onCreate(kit: Kit, message: RequestMessage): void {
   const request = message.request;
   // active() is false inside the tracer's own requests (suppressTracing) and when the integration is off.
   // A request of the `undici` npm package (its request(), stream(), Client, its own fetch) is the undici
   // integration's, as an `undici.request` span: never a fetch-shaped one as well; unless global fetch made
   // it through the package's dispatcher (global-fetch.ts).
-  if (request === undefined || !ctx.active() || (isPackageRequest(request) && !inGlobalFetch())) return;
-  const span = traceRequest(ctx, request, 'fetch');
+  if (request === undefined || !kit.active() || (isPackageRequest(request) && !inGlobalFetch(kit))) return;
+  const span = traceRequest(kit, request, 'fetch');
   if (span !== undefined) request[FETCH_SPAN] = span;
 }
 
@@ -66,42 +65,42 @@ function onCreate(ctx: PatchContext, message: RequestMessage): void {
  * Start the client span of an undici request (global fetch's or the undici package's) and add the trace
  * headers to it. Never throws: a failure turns the integration off and the request goes on untraced.
  */
-export function traceRequest(ctx: PatchContext, request: UndiciRequest, component: string, name?: string): Span | undefined {
+export function traceRequest(kit: Kit, request: UndiciRequest, component: string, name?: string): Span | undefined {
   let span: Span | undefined;
   try {
-    span = startClientSpan(ctx, component, targetOf(request), name);
-    if (span !== undefined) setHeaders(request, propagationHeaders(ctx, span));
+    span = startClientSpan(kit, component, targetOf(request), name);
+    if (span !== undefined) setHeaders(request, propagationHeaders(kit, span));
     return span;
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
     span?.finish();
     return undefined;
   }
 }
 
 /** Tag a request span with the response's status. Never throws. */
-export function tagStatus(ctx: PatchContext, span: Span, statusCode: number | undefined): void {
+export function tagStatus(kit: Kit, span: Span, statusCode: number | undefined): void {
   try {
-    setClientStatus(ctx, span, statusCode);
+    setClientStatus(kit, span, statusCode);
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
   }
 }
 
-function onHeaders(ctx: PatchContext, message: RequestMessage): void {
+function onHeaders(kit: Kit, message: RequestMessage): void {
   const span = message.request?.[FETCH_SPAN];
   if (span === undefined || span.duration >= 0) return;
-  tagStatus(ctx, span, message.response?.statusCode);
+  tagStatus(kit, span, message.response?.statusCode);
   span.finish();
 }
 
-function onDone(ctx: PatchContext, message: RequestMessage): void {
+function onDone(kit: Kit, message: RequestMessage): void {
   const span = message.request?.[FETCH_SPAN];
   if (span === undefined || span.duration >= 0) return;
   try {
     if (message.error !== undefined) span.setError(message.error);
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
   }
   span.finish();
 }

@@ -11,8 +11,7 @@
  * package loaded is not marked: its requests through the package's dispatcher are then `undici.request`
  * spans (still one span per request).
  */
-import { storage, SUPPRESSED, type Frame } from '../../lib/scope';
-import { copyFunctionShape } from '../../lib/function-shape';
+import { copyFunctionShape, type Frame, type Kit } from '../../lib/kit';
 
 const IN_GLOBAL_FETCH = Symbol.for('ddtrace-run.in-global-fetch');
 const WRAPPED = Symbol.for('ddtrace-run.global-fetch-wrapped');
@@ -24,23 +23,23 @@ interface FetchFrame extends Frame {
 type GlobalWithFetch = Omit<typeof globalThis, 'fetch'> & { fetch?: unknown; [WRAPPED]?: boolean };
 
 /** Whether the current async context is inside a global `fetch()` call. */
-export function inGlobalFetch(): boolean {
-  const frame = storage.getStore() as Partial<FetchFrame> | undefined;
+export function inGlobalFetch(kit: Kit): boolean {
+  const frame = kit.current() as Partial<FetchFrame> | undefined;
   return frame !== undefined && frame[IN_GLOBAL_FETCH] === true;
 }
 
 /** Wrap `globalThis.fetch` (once per process). */
-export function markGlobalFetch(): void {
+export function markGlobalFetch(kit: Kit): void {
   const g = globalThis as GlobalWithFetch;
   const original = g.fetch;
   if (g[WRAPPED] || typeof original !== 'function') return;
   g[WRAPPED] = true;
   const fetch = function fetch(this: unknown): unknown {
-    const current = storage.getStore();
-    // Inside the tracer's own I/O nothing is traced anyway.
-    if (current === SUPPRESSED) return Reflect.apply(original, this, arguments);
+    const current = kit.current();
+    // Inside the tracer's own I/O (or with undici's tracing off) there is nothing to tell apart.
+    if (!kit.active()) return Reflect.apply(original, this, arguments);
     const frame: FetchFrame = { activeSpan: current?.activeSpan, [IN_GLOBAL_FETCH]: true };
-    return storage.run(frame, Reflect.apply, original, this, arguments);
+    return kit.apply(frame, original as (...args: never[]) => unknown, this, arguments);
   };
   copyFunctionShape(fetch, original);
   g.fetch = fetch as typeof globalThis.fetch;

@@ -6,7 +6,7 @@
  * never calls `fetch` never loads it.
  */
 import { subscribe } from 'node:diagnostics_channel';
-import type { GlobalHook, PatchContext } from '../types';
+import type { GlobalHook, Kit } from '../../lib/kit';
 
 type Handlers = typeof import('./channels').handlers;
 type Message = Parameters<Handlers['onCreate']>[1];
@@ -16,7 +16,7 @@ const SUBSCRIBED = Symbol.for('ddtrace-run.fetch.subscribed');
 type GlobalWithFlag = typeof globalThis & { [SUBSCRIBED]?: boolean };
 
 /** Subscribe to undici's request channels, loading the handlers on the first message. */
-export function enableFetchLazily(ctx: PatchContext): void {
+export function enableFetchLazily(kit: Kit): void {
   const g = globalThis as GlobalWithFlag;
   if (g[SUBSCRIBED]) return;
   g[SUBSCRIBED] = true;
@@ -28,19 +28,19 @@ export function enableFetchLazily(ctx: PatchContext): void {
     } catch (err) {
       // A subscriber that throws is reported by Node as an uncaught exception: never let that happen.
       handlers = null;
-      ctx.fail(err);
+      kit.fail(err);
     }
     return handlers;
   };
-  subscribe('undici:request:create', (message) => load()?.onCreate(ctx, message as Message));
-  subscribe('undici:request:headers', (message) => load()?.onHeaders(ctx, message as Message));
-  subscribe('undici:request:error', (message) => load()?.onDone(ctx, message as Message));
+  subscribe('undici:request:create', (message) => load()?.onCreate(kit, message as Message));
+  subscribe('undici:request:headers', (message) => load()?.onHeaders(kit, message as Message));
+  subscribe('undici:request:error', (message) => load()?.onDone(kit, message as Message));
 }
 
 /** Global hooks of the fetch integration: subscribes to undici's channels when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [
   {
     integration: 'fetch',
-    load: (): ((context: PatchContext) => void) => enableFetchLazily,
+    load: (): ((context: Kit) => void) => enableFetchLazily,
   },
 ];

@@ -3,8 +3,7 @@
  * `http.request`, type `http`, `span.kind=client`, the target as `http.url` (never its query string),
  * `out.host` and `network.destination.port`, the status, and the propagation headers to send.
  */
-import type { PatchContext } from '../types';
-import type { Span } from '../../lib/span';
+import type { Kit, Span } from '../../lib/kit';
 import { stripQuery } from './query';
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
@@ -27,12 +26,10 @@ export interface ClientTarget {
  * Start an `http.request` span for `target` (child of the active span), tagged for `component`; undefined
  * when the integration was turned off (`tracer.use(name, false)`) since the last call.
  */
-export function startClientSpan(ctx: PatchContext, component: string, target: ClientTarget, name = 'http.request'): Span | undefined {
-  const settings = ctx.settings();
+export function startClientSpan(kit: Kit, component: string, target: ClientTarget, name = 'http.request'): Span | undefined {
+  const settings = kit.settings();
   if (!settings.enabled) return undefined;
-  const span = ctx.tracer.startSpan(name, { type: 'http', resource: target.method, service: settings.service });
-  span.setTag('component', component);
-  span.setTag('span.kind', 'client');
+  const span = kit.startSpan({ name, type: 'http', resource: target.method, kind: 'client', component });
   tagTarget(span, target);
   return span;
 }
@@ -48,10 +45,10 @@ export function tagTarget(span: Span, target: ClientTarget): void {
 }
 
 /** Tag the response status; statuses the configuration calls client errors (default 4xx) mark the span. */
-export function setClientStatus(ctx: PatchContext, span: Span, status: number | undefined): void {
+export function setClientStatus(kit: Kit, span: Span, status: number | undefined): void {
   if (typeof status !== 'number') return;
   span.setTag('http.status_code', String(status));
-  if (ctx.tracer.config.isClientError(status)) span.error = 1;
+  if (kit.config.isClientError(status)) span.error = 1;
 }
 
 /** Mark a span in error for a failure that has no error object (an abort seen only as a closed request). */
@@ -64,9 +61,9 @@ export function setClientFailure(span: Span, type: string, message: string): voi
 }
 
 /** The propagation headers for a request made under `span` (empty inside the tracer's own requests). */
-export function propagationHeaders(ctx: PatchContext, span: Span): Record<string, string> {
+export function propagationHeaders(kit: Kit, span: Span): Record<string, string> {
   const carrier: Record<string, string> = {};
-  ctx.tracer.inject(span, 'http_headers', carrier);
+  kit.inject(span, carrier);
   return carrier;
 }
 

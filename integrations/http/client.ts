@@ -18,9 +18,7 @@
  * activated around the request, so callbacks and listeners run in the caller's context, as Node gives it.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { PatchContext } from '../types';
-import type { Span } from '../../lib/span';
-import { wrapMethod } from '../util/shim';
+import { wrapMethod, type Kit, type Span } from '../../lib/kit';
 import { propagationHeaders, setClientFailure, setClientStatus, startClientSpan, tagTarget, type ClientTarget } from './client-span';
 
 const INTEGRATION = 'http';
@@ -41,20 +39,20 @@ export interface ClientModule {
 }
 
 /** Wrap `request` and `get` of `http` or `https`; `protocol` is the module's default (`http:`/`https:`). */
-export function patchClientModule(mod: ClientModule, ctx: PatchContext, protocol: string): void {
+export function patchClientModule(mod: ClientModule, kit: Kit, protocol: string): void {
   // Set only when this call wraps `request`; otherwise `get` stays Node's own (never a wrapper twice).
   let originalRequest: RequestFn | undefined;
   wrapMethod<RequestFn>(mod, 'request', INTEGRATION, (original) => {
     originalRequest = original;
     return function request(this: unknown): ClientRequest {
-      if (!ctx.active()) return Reflect.apply(original, this, arguments);
-      return tracedRequest(ctx, original, this, arguments, protocol);
+      if (!kit.active()) return Reflect.apply(original, this, arguments);
+      return tracedRequest(kit, original, this, arguments, protocol);
     };
   });
   wrapMethod<RequestFn>(mod, 'get', INTEGRATION, (original) =>
     function get(this: unknown): ClientRequest {
-      if (!ctx.active() || typeof originalRequest !== 'function') return Reflect.apply(original, this, arguments);
-      const req = tracedRequest(ctx, originalRequest, this, arguments, protocol);
+      if (!kit.active() || typeof originalRequest !== 'function') return Reflect.apply(original, this, arguments);
+      const req = tracedRequest(kit, originalRequest, this, arguments, protocol);
       req.end();
       return req;
     },
@@ -62,28 +60,28 @@ export function patchClientModule(mod: ClientModule, ctx: PatchContext, protocol
 }
 
 /** Wrap `ClientRequest.prototype.emit` (shared by http and https) to read each traced request's outcome. */
-export function patchClientRequest(http: typeof import('node:http'), ctx: PatchContext): void {
+export function patchClientRequest(http: typeof import('node:http'), kit: Kit): void {
   wrapMethod<Emit>(http.ClientRequest.prototype, 'emit', INTEGRATION, (original) =>
     function emit(this: unknown, event: string | symbol, arg?: unknown): boolean {
       const req = this as TracedClientRequest;
       const span = req[CLIENT_SPAN];
-      if (span !== undefined && span.duration < 0) onClientEvent(ctx, req, span, event, arg);
+      if (span !== undefined && span.duration < 0) onClientEvent(kit, req, span, event, arg);
       return Reflect.apply(original, this, arguments);
     },
   );
 }
 
-function tracedRequest(ctx: PatchContext, original: RequestFn, thisArg: unknown, args: IArguments, protocol: string): ClientRequest {
+function tracedRequest(kit: Kit, original: RequestFn, thisArg: unknown, args: IArguments, protocol: string): ClientRequest {
   const opts = optionsOf(args);
   let span: Span | undefined;
   let callArgs: ArrayLike<unknown> = args;
   if (opts !== undefined && headersRenderedEarly(opts.headers)) {
     try {
       // The target is not known before Node parses the arguments: start with the method, complete below.
-      span = startClientSpan(ctx, 'http', { method: methodOf(opts), protocol, host: 'localhost', port: undefined, path: '/' });
-      if (span !== undefined) callArgs = withHeaders(args, opts, propagationHeaders(ctx, span));
+      span = startClientSpan(kit, 'http', { method: methodOf(opts), protocol, host: 'localhost', port: undefined, path: '/' });
+      if (span !== undefined) callArgs = withHeaders(args, opts, propagationHeaders(kit, span));
     } catch (err) {
-      ctx.fail(err);
+      kit.fail(err);
       span?.finish();
       span = undefined;
       callArgs = args;
@@ -112,11 +110,11 @@ function tracedRequest(ctx: PatchContext, original: RequestFn, thisArg: unknown,
       path: req.path || '/',
     };
     if (span === undefined) {
-      span = startClientSpan(ctx, 'http', target);
+      span = startClientSpan(kit, 'http', target);
       if (span === undefined) return req;
       // Unrendered headers (the usual case): add ours to the request, not to the caller's objects.
       if (!req.headersSent) {
-        const headers = propagationHeaders(ctx, span);
+        const headers = propagationHeaders(kit, span);
         for (const name in headers) req.setHeader(name, headers[name]);
       }
     } else {
@@ -124,22 +122,22 @@ function tracedRequest(ctx: PatchContext, original: RequestFn, thisArg: unknown,
     }
     req[CLIENT_SPAN] = span;
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
     if (span !== undefined && req[CLIENT_SPAN] !== span) span.finish();
   }
   return req;
 }
 
-function onClientEvent(ctx: PatchContext, req: TracedClientRequest, span: Span, event: string | symbol, arg: unknown): void {
+function onClientEvent(kit: Kit, req: TracedClientRequest, span: Span, event: string | symbol, arg: unknown): void {
   try {
     switch (event) {
       case 'response':
-        setClientStatus(ctx, span, (arg as IncomingMessage).statusCode);
+        setClientStatus(kit, span, (arg as IncomingMessage).statusCode);
         return;
       case 'upgrade':
       case 'connect':
         // The socket now belongs to the caller: the HTTP exchange is over.
-        setClientStatus(ctx, span, (arg as IncomingMessage).statusCode);
+        setClientStatus(kit, span, (arg as IncomingMessage).statusCode);
         span.finish();
         return;
       case 'timeout':
@@ -163,7 +161,7 @@ function onClientEvent(ctx: PatchContext, req: TracedClientRequest, span: Span, 
       }
     }
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
     span.finish();
   }
 }

@@ -3,7 +3,7 @@
  * `https` servers and clients use `http`'s request, response and client-request classes, so patching
  * `https` alone also wraps those shared prototypes; every wrap is idempotent, whichever module comes first.
  */
-import type { Patcher, PatchContext } from '../types';
+import type { Kit, Patcher } from '../../lib/kit';
 import { patchServer, patchServerMessages } from './server';
 import { patchClientModule, patchClientRequest, type ClientModule } from './client';
 
@@ -11,31 +11,31 @@ type HttpModule = typeof import('node:http');
 type HttpsModule = typeof import('node:https');
 
 /** Patch `http`: servers, server messages, client requests, `request` and `get`. */
-export const patchHttp: Patcher = (exports, ctx) => {
+export const patchHttp: Patcher = (exports, kit) => {
   const http = exports as HttpModule;
-  patchShared(http, ctx);
-  patchServer(http.Server.prototype, ctx);
-  patchClientModule(http as unknown as ClientModule, ctx, 'http:');
+  patchShared(http, kit);
+  patchServer(http.Server.prototype, kit);
+  patchClientModule(http as unknown as ClientModule, kit, 'http:');
   syncEsmExports();
   return undefined;
 };
 
 /** Patch `https`: its server class and its own `request`/`get`, plus the classes it shares with `http`. */
-export const patchHttps: Patcher = (exports, ctx) => {
+export const patchHttps: Patcher = (exports, kit) => {
   const https = exports as HttpsModule;
   // Required here, not at the top: when the preloader sees this require it runs the http patcher, which
   // needs this file fully loaded.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  patchShared(require('node:http') as HttpModule, ctx);
-  patchServer(https.Server.prototype, ctx);
-  patchClientModule(https as unknown as ClientModule, ctx, 'https:');
+  patchShared(require('node:http') as HttpModule, kit);
+  patchServer(https.Server.prototype, kit);
+  patchClientModule(https as unknown as ClientModule, kit, 'https:');
   syncEsmExports();
   return undefined;
 };
 
-function patchShared(http: HttpModule, ctx: PatchContext): void {
-  patchServerMessages(http, ctx);
-  patchClientRequest(http, ctx);
+function patchShared(http: HttpModule, kit: Kit): void {
+  patchServerMessages(http, kit);
+  patchClientRequest(http, kit);
 }
 
 /**

@@ -5,7 +5,7 @@
  * The hot path is the request without a query, or with one that has no `=`: one or two `indexOf` and the
  * original string comes back, no allocation.
  */
-import { warnOnce } from '../../lib/log';
+import type { KitConfig } from '../../lib/kit';
 
 /** What a redacted value is replaced with (the same marker Datadog's tracers use). */
 export const REDACTED = '<redacted>';
@@ -19,7 +19,7 @@ const SECRET_KEY = /pass|pwd|secret|token|key|auth|session|sessid|credential|sig
 /** Values that are secrets whatever their name: JSON Web Tokens and bearer credentials. */
 const SECRET_VALUE = /^(?:ey[I-L][\w=-]*(?:%3D)*\.ey[I-L]|bearer(?:\s|%20|\+))/i;
 
-/** How `http.url` treats query strings; built from the environment by {@link queryPolicyFromEnv}. */
+/** How `http.url` treats query strings; built from the configuration by {@link queryPolicyOf}. */
 export interface QueryPolicy {
   /** Keep the query string at all (`DD_HTTP_SERVER_TAG_QUERY_STRING`, default true). */
   readonly keep: boolean;
@@ -33,25 +33,10 @@ export interface QueryPolicy {
 /** The default policy: keep the query, redact with the built-in rules. */
 export const DEFAULT_QUERY_POLICY: QueryPolicy = Object.freeze({ keep: true, pattern: undefined });
 
-/** Read the query policy from the tracer's environment. Invalid values warn once and use the default. */
-export function queryPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): QueryPolicy {
-  const rawKeep = env.DD_HTTP_SERVER_TAG_QUERY_STRING;
-  const keep = rawKeep === undefined || !/^(false|0|no|off)$/i.test(rawKeep.trim());
-  const rawPattern = env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP;
-  let pattern: RegExp | null | undefined;
-  if (rawPattern !== undefined) {
-    if (rawPattern === '') pattern = null;
-    else {
-      try {
-        pattern = new RegExp(rawPattern, 'gi');
-      } catch (err) {
-        warnOnce(
-          'config:DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP',
-          `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP is not a valid regular expression (${(err as Error).message}); using the built-in rules`,
-        );
-      }
-    }
-  }
+/** The query policy of the tracer's configuration (`DD_HTTP_SERVER_TAG_QUERY_STRING`, `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP`). */
+export function queryPolicyOf(config: Pick<KitConfig, 'httpQueryString' | 'httpQueryObfuscation'>): QueryPolicy {
+  const keep = config.httpQueryString;
+  const pattern = config.httpQueryObfuscation;
   if (keep && pattern === undefined) return DEFAULT_QUERY_POLICY;
   return { keep, pattern };
 }

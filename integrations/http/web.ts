@@ -14,7 +14,7 @@
  * The symbol is a `Symbol.for` key, so two copies of this package (or a framework integration compiled
  * separately) agree on it.
  */
-import type { Span } from '../../lib/span';
+import type { Span } from '../../lib/kit';
 
 /** Property of an `http.IncomingMessage` holding its server span (set by the http integration). */
 export const WEB_SPAN: unique symbol = Symbol.for('ddtrace-run.http.web-span') as never;

@@ -3,7 +3,7 @@
  * Two integrations share this folder because they make the same spans: `mysql2` (2.x and 3.x) and `mysql`
  * (mysqljs 2.x). Both are hooked by internal file (see mysql2.ts and mysql.ts for why).
  */
-import type { ModuleHook, Patcher } from '../types';
+import type { ModuleHook, Patcher } from '../../lib/kit';
 
 type Mysql2Patches = typeof import('./mysql2');
 type MysqlPatches = typeof import('./mysql');

@@ -4,9 +4,8 @@
  * and `lib/Pool.js` (`Pool.prototype.getConnection` keeps each caller's context; a pooled connection is
  * pinged and handed over from the socket's context, or from another caller's release when the pool is busy).
  */
-import { wrapMethod } from '../util/shim';
-import type { Patcher, PatchContext } from '../types';
-import { ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type GetConnection, type QueryMethod } from './traced-query';
+import { wrapMethod, type AnyFunction, type Patcher } from '../../lib/kit';
+import { ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type QueryMethod } from './traced-query';
 
 /** mysqljs query commands (`Query`, a `Sequence`) are EventEmitters with a `_callback` slot. */
 const MYSQL: DriverShape = {
@@ -17,15 +16,15 @@ const MYSQL: DriverShape = {
 };
 
 /** Patch `mysql/lib/Connection.js` (the `Connection` constructor). */
-export const patchMysqlConnection: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchMysqlConnection: Patcher = (exports, kit) => {
   const owner = ownerOf((exports as { prototype?: object } | null)?.prototype, 'query');
   if (owner === undefined) return;
-  wrapMethod<QueryMethod>(owner, 'query', ctx.integration, (original) => wrapQueryMethod(original, ctx, MYSQL));
+  wrapMethod<QueryMethod>(owner, 'query', kit.integration, (original) => wrapQueryMethod(original, kit, MYSQL));
 };
 
 /** Patch `mysql/lib/Pool.js` (the `Pool` constructor). */
-export const patchMysqlPool: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchMysqlPool: Patcher = (exports, kit) => {
   const owner = ownerOf((exports as { prototype?: object } | null)?.prototype, 'getConnection');
   if (owner === undefined) return;
-  wrapMethod<GetConnection>(owner, 'getConnection', ctx.integration, (original) => wrapGetConnection(original, ctx));
+  wrapMethod<AnyFunction>(owner, 'getConnection', kit.integration, (original) => wrapGetConnection(original, kit));
 };

@@ -12,9 +12,8 @@
  * Recent mysql2 3.x also publishes `mysql2:*` tracing channels; they are not used because 2.x and older 3.x
  * have none and they carry no user name, and one patch for every version behaves the same everywhere.
  */
-import { wrapMethod } from '../util/shim';
-import type { Patcher, PatchContext } from '../types';
-import { endDroppedQueries, ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type GetConnection, type QueryMethod } from './traced-query';
+import { wrapMethod, type AnyFunction, type Patcher } from '../../lib/kit';
+import { endDroppedQueries, ownerOf, wrapGetConnection, wrapQueryMethod, type DriverShape, type QueryMethod } from './traced-query';
 
 /** mysql2's query commands (`Query`, `Execute`) are EventEmitters with an `onResult` callback slot. */
 const MYSQL2: DriverShape = {
@@ -33,17 +32,17 @@ interface FailingConnection {
 type NotifyError = (this: FailingConnection, err: unknown) => unknown;
 
 /** Patch `mysql2/lib/connection.js` (the `Connection` class). */
-export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchMysql2Connection: Patcher = (exports, kit) => {
   const proto = (exports as { prototype?: object } | null)?.prototype;
   for (const method of ['query', 'execute']) {
     const owner = ownerOf(proto, method);
     if (owner === undefined) continue;
-    wrapMethod<QueryMethod>(owner, method, ctx.integration, (original) => wrapQueryMethod(original, ctx, MYSQL2));
+    wrapMethod<QueryMethod>(owner, method, kit.integration, (original) => wrapQueryMethod(original, kit, MYSQL2));
   }
   // A failing connection forgets its event-form queries; end their spans (see endDroppedQueries).
   const failing = ownerOf(proto, '_notifyError');
   if (failing !== undefined) {
-    wrapMethod<NotifyError>(failing, '_notifyError', ctx.integration, (original) =>
+    wrapMethod<NotifyError>(failing, '_notifyError', kit.integration, (original) =>
       function _notifyError(this: FailingConnection, err: unknown): unknown {
         let pending: unknown[] | undefined;
         try {
@@ -51,12 +50,12 @@ export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchConte
           pending = typeof queued?.toArray === 'function' ? queued.toArray() : [];
           pending.push(this._command);
         } catch (failure) {
-          ctx.fail(failure);
+          kit.fail(failure);
         }
         try {
           return Reflect.apply(original, this, arguments);
         } finally {
-          if (pending !== undefined) endDroppedQueries(ctx, pending, err);
+          if (pending !== undefined) endDroppedQueries(kit, pending, err);
         }
       },
     );
@@ -64,8 +63,8 @@ export const patchMysql2Connection: Patcher = (exports: unknown, ctx: PatchConte
 };
 
 /** Patch `mysql2/lib/pool.js` (the `Pool` class). */
-export const patchMysql2Pool: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchMysql2Pool: Patcher = (exports, kit) => {
   const owner = ownerOf((exports as { prototype?: object } | null)?.prototype, 'getConnection');
   if (owner === undefined) return;
-  wrapMethod<GetConnection>(owner, 'getConnection', ctx.integration, (original) => wrapGetConnection(original, ctx));
+  wrapMethod<AnyFunction>(owner, 'getConnection', kit.integration, (original) => wrapGetConnection(original, kit));
 };

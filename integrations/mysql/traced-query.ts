@@ -1,164 +1,147 @@
 /**
- * Tracing one query of either driver (mysql, mysql2): both take `(sql, values?, callback?)` or a ready-made
- * query command object (what their pools pass), and both return that command, an EventEmitter.
- *
- * - Callback form: the callback is wrapped; it finishes the span (marked with the error argument) and then
- *   runs in the caller's context. The drivers call it from their socket's data handler, whose async context
- *   is whatever was active when the connection was opened — often another request.
- * - Event form (no callback; also what `.stream()` reads): the command's `emit` is wrapped on the instance:
- *   `error` marks the span, `end` finishes it, and every listener runs in the caller's context.
- *
- * The wrapped method itself runs in the caller's context, never inside the query span: a connection opened
- * lazily by the first query must not carry that query's span as its context forever.
+ * The `mysql.query` span for both drivers (mysql and mysql2), shaped as Datadog's tracer shapes it: type
+ * `sql`, the SQL text as resource, service `<DD_SERVICE>-mysql` unless mapped (mysql2 also answers to
+ * mysql's mapping), `db.name`, `db.user`, `out.host` and the port. One wrapper serves `query` and
+ * `execute` in their three forms: a callback argument, a command object carrying its own callback, and
+ * the event form (the returned command emits `end` or `error`).
  */
-import type { Span } from '../../lib/span';
-import { storage, type Frame } from '../../lib/scope';
-import type { PatchContext } from '../types';
-import { finishQuerySpan, sqlText, startQuerySpan, type MysqlConnectionConfig } from './query-span';
+import type { AnyFunction, Kit, Span } from '../../lib/kit';
 
-/** What differs between the drivers. */
+/** How one driver passes a query: its component name and how its command objects carry a callback. */
 export interface DriverShape {
-  /** `component` tag: `mysql` or `mysql2`. */
   readonly component: string;
-  /** Property holding the callback on the driver's query command (`onResult`, `_callback`). */
+  /** The property of a command object that holds its callback (`_callback`, `onResult`). */
   readonly callbackKey: string;
-  /** Whether a first argument is the driver's own query command (rather than SQL text or options). */
+  /** Whether the first argument is a command object rather than SQL or options. */
   isCommand(value: unknown): boolean;
 }
 
-/** A connection's `query` or `execute` method. */
+/** Connection settings as both drivers keep them on `connection.config`. */
+interface MysqlConnectionConfig {
+  readonly host?: unknown;
+  readonly port?: unknown;
+  readonly user?: unknown;
+  readonly database?: unknown;
+  readonly socketPath?: unknown;
+}
+
+/** `query`/`execute` as the wrapper sees them. */
 export type QueryMethod = (this: { config?: MysqlConnectionConfig }, sql: unknown, values?: unknown, callback?: unknown) => unknown;
 
-type Callback = (this: unknown, ...args: unknown[]) => unknown;
-
-/** On a query command in the event form: its span, until the command ends (see {@link endDroppedQueries}). */
+/** Where the span of an event-form query is kept, so a dying connection can end it. */
 const QUERY_SPAN: unique symbol = Symbol('ddtrace-run.mysql.query-span') as never;
-type Emit = (this: unknown, event: unknown, ...args: unknown[]) => unknown;
 
-/** Build the replacement of a connection's `query` / `execute`. */
-export function wrapQueryMethod(original: QueryMethod, ctx: PatchContext, shape: DriverShape): QueryMethod {
+/** Build the replacement of `query`/`execute`. */
+export function wrapQueryMethod(original: QueryMethod, kit: Kit, shape: DriverShape): QueryMethod {
   return function query(this: { config?: MysqlConnectionConfig }, sql: unknown, values?: unknown, callback?: unknown): unknown {
-    if (!ctx.active()) return Reflect.apply(original, this, arguments);
+    if (!kit.active()) return Reflect.apply(original, this, arguments);
     let span: Span | undefined;
     let args: ArrayLike<unknown> = arguments;
     let hasCallback = false;
-    let frame: Frame | undefined;
     try {
-      frame = storage.getStore();
-      span = startQuerySpan(ctx, shape.component, this?.config, sqlText(sql));
+      span = startQuerySpan(kit, shape.component, this?.config, sql);
       if (shape.isCommand(sql)) {
         const command = sql as Record<string, unknown>;
         const cb = command[shape.callbackKey];
         if (typeof cb === 'function') {
-          command[shape.callbackKey] = finishingCallback(ctx, span, frame, cb as Callback);
+          command[shape.callbackKey] = kit.finishing(span, cb as AnyFunction);
           hasCallback = true;
         }
       } else {
         const index = typeof values === 'function' ? 1 : typeof callback === 'function' ? 2 : -1;
         if (index > 0) {
           const copy = Array.prototype.slice.call(arguments) as unknown[];
-          copy[index] = finishingCallback(ctx, span, frame, copy[index] as Callback);
+          copy[index] = kit.finishing(span, copy[index] as AnyFunction);
           args = copy;
           hasCallback = true;
         }
       }
     } catch (err) {
-      ctx.fail(err);
-      if (span !== undefined) finishQuerySpan(ctx, span);
+      kit.fail(err);
+      if (span !== undefined) kit.finish(span);
       return Reflect.apply(original, this, arguments);
     }
     let command: unknown;
     try {
       command = Reflect.apply(original, this, args);
     } catch (err) {
-      finishQuerySpan(ctx, span, err);
+      kit.finish(span, err);
       throw err;
     }
-    if (!hasCallback) traceQueryEvents(ctx, span, frame, command);
+    if (!hasCallback) traceEvents(kit, span, command);
     return command;
   };
 }
 
-/** Wrap a node-style callback: it finishes `span` (marked with its error argument), then runs in `frame`. */
-export function finishingCallback(ctx: PatchContext, span: Span, frame: Frame | undefined, callback: Callback): Callback {
-  return function (this: unknown): unknown {
-    finishQuerySpan(ctx, span, arguments[0]);
-    if (storage.getStore() === frame) return Reflect.apply(callback, this, arguments);
-    return storage.run(frame, () => Reflect.apply(callback, this, arguments));
-  };
-}
-
-/** The event form: wrap the command's `emit` so its events end the span and reach listeners in `frame`. */
-function traceQueryEvents(ctx: PatchContext, span: Span, frame: Frame | undefined, command: unknown): void {
-  try {
-    const emitter = command as { emit?: unknown } | null;
-    if (emitter === null || typeof emitter !== 'object' || typeof emitter.emit !== 'function') {
-      finishQuerySpan(ctx, span);
-      return;
-    }
-    const emit = emitter.emit as Emit;
-    (emitter as { [QUERY_SPAN]?: Span })[QUERY_SPAN] = span;
-    emitter.emit = function (this: unknown, event: unknown): unknown {
-      if (event === 'end') finishQuerySpan(ctx, span);
-      else if (event === 'error') markError(ctx, span, arguments[1]);
-      if (storage.getStore() === frame) return Reflect.apply(emit, this, arguments);
-      return storage.run(frame, () => Reflect.apply(emit, this, arguments));
-    };
-  } catch (err) {
-    ctx.fail(err);
-    finishQuerySpan(ctx, span);
+/** The event form: the command ends the span on `end`, marks it on `error`, and emits in the caller's context. */
+function traceEvents(kit: Kit, span: Span, command: unknown): void {
+  if (command === null || typeof command !== 'object' || typeof (command as { emit?: unknown }).emit !== 'function') {
+    kit.finish(span);
+    return;
   }
+  (command as { [QUERY_SPAN]?: Span })[QUERY_SPAN] = span;
+  kit.bindEmitter(command, kit.current(), (event, args) => {
+    if (event === 'end') kit.finish(span);
+    else if (event === 'error' && !span.finished) span.setError(args[0]);
+  });
 }
 
 /**
- * End the spans of event-form queries a driver drops without a word: when a connection fails, mysql2
- * hands the error to the queries that have a callback and to the connection's `error` event, and forgets
- * the others (no `error`, no `end` on them). Their spans end here, with the connection's error, so the
- * trace they belong to is not held open for ever.
+ * End the spans of event-form queries a failing connection drops without emitting anything (mysql2's
+ * `_notifyError` tells only callbacks), with the connection's error.
  */
-export function endDroppedQueries(ctx: PatchContext, commands: readonly unknown[], err: unknown): void {
+export function endDroppedQueries(kit: Kit, commands: readonly unknown[], err: unknown): void {
   for (const command of commands) {
     if (command === null || typeof command !== 'object') continue;
     const span = (command as { [QUERY_SPAN]?: Span })[QUERY_SPAN];
-    if (span === undefined || span.finished) continue;
-    finishQuerySpan(ctx, span, err);
+    if (span !== undefined) kit.finish(span, err);
   }
 }
 
-function markError(ctx: PatchContext, span: Span, err: unknown): void {
-  try {
-    if (!span.finished) span.setError(err);
-  } catch (failure) {
-    ctx.fail(failure);
-  }
-}
-
-/** A pool's `getConnection(callback)`. */
-export type GetConnection = (this: unknown, callback?: unknown) => unknown;
-
-/**
- * Build the replacement of a pool's `getConnection`: the callback runs in the context of the call. A busy
- * pool queues callbacks and calls them when another caller releases a connection, from that caller's
- * context; the pools' own `query` / `execute` go through here too, so their queries get the right parent.
- */
-export function wrapGetConnection(original: GetConnection, ctx: PatchContext): GetConnection {
+/** `getConnection(cb)`: a pool calls queued callbacks from another query's context; bound to the caller's. */
+export function wrapGetConnection(original: AnyFunction, kit: Kit): AnyFunction {
   return function getConnection(this: unknown, callback?: unknown): unknown {
-    if (typeof callback !== 'function' || !ctx.active()) return Reflect.apply(original, this, arguments);
-    const frame = storage.getStore();
-    const cb = callback as Callback;
+    if (typeof callback !== 'function' || !kit.active()) return Reflect.apply(original, this, arguments);
     const args = Array.prototype.slice.call(arguments) as unknown[];
-    args[0] = function (this: unknown): unknown {
-      if (storage.getStore() === frame) return Reflect.apply(cb, this, arguments);
-      return storage.run(frame, () => Reflect.apply(cb, this, arguments));
-    };
+    args[0] = kit.bind(callback as AnyFunction);
     return Reflect.apply(original, this, args);
   };
 }
 
-/** The object on `proto`'s chain that owns `method` (drivers keep some methods on a base class). */
+/** The object on `proto`'s chain that owns `method` (classes inherit it from a base). */
 export function ownerOf(proto: object | undefined | null, method: string): object | undefined {
   for (let o = proto; o !== null && o !== undefined && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     if (Object.prototype.hasOwnProperty.call(o, method)) return o;
   }
   return undefined;
+}
+
+/** The SQL text of a query argument: a string, or an options/command object's `sql`. */
+export function sqlText(query: unknown): string | undefined {
+  if (typeof query === 'string') return query;
+  const sql = query !== null && typeof query === 'object' ? (query as { sql?: unknown }).sql : undefined;
+  return typeof sql === 'string' ? sql : undefined;
+}
+
+function startQuerySpan(kit: Kit, component: string, config: MysqlConnectionConfig | undefined, sql: unknown): Span {
+  const c = config ?? {};
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const socket = text(c.socketPath);
+  const port = typeof c.port === 'number' ? c.port : Number(c.port);
+  return kit.startSpan({
+    name: 'mysql.query',
+    resource: sqlText(sql) ?? 'mysql.query',
+    type: 'sql',
+    kind: 'client',
+    component,
+    serviceSuffix: 'mysql',
+    serviceFrom: component === 'mysql' ? undefined : 'mysql',
+    tags: {
+      'db.type': 'mysql',
+      'db.name': text(c.database),
+      'db.user': text(c.user),
+      'out.host': socket ?? text(c.host),
+      'network.destination.port': socket === undefined && Number.isInteger(port) && port > 0 ? port : undefined,
+    },
+  });
 }

@@ -1,5 +1,5 @@
 /** Registry entries of the pg integration: cheap metadata only; patch code is loaded by `load()`. */
-import type { ModuleHook, Patcher } from '../types';
+import type { ModuleHook, Patcher } from '../../lib/kit';
 
 /**
  * node-postgres 8 and later: its main export gives both patch points (`Client.prototype.query` and the

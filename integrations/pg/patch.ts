@@ -2,49 +2,39 @@
  * The pg patcher (loaded by `hooks.ts` when the app first requires or imports `pg`). It wraps two methods
  * reached from the module's exports, the narrowest points that stayed stable across node-postgres 8:
  *
- * - `Client.prototype.query`: the one entry every query goes through (pool queries included), made
- *   into `pg.query` spans by `query.ts`;
- * - `Pool.prototype.connect` of the pool class pg exports: keeps queued pool queries in their caller's
- *   async context (`pool.ts`). Wrapped on pg's own pool subclass, so two copies of pg sharing one
- *   pg-pool do not patch each other's pools.
+ * - `Client.prototype.query`: the one entry every query goes through (pool queries included), made into
+ *   `pg.query` spans by `query.ts`;
+ * - `Pool.prototype.connect` of pg's own pool subclass: a busy pool calls queued `connect` callbacks from
+ *   whichever query released a client, so the callback is bound to the caller's context (the promise form
+ *   needs nothing: `await` keeps it). The pool's own connecting makes no span.
  *
- * `pg.native` (the libpq client) is not patched: its queries run on another code path and produce no
- * span. With `NODE_PG_FORCE_NATIVE` set, `pg.Client` is that native client and is left alone too.
+ * `pg.native` (the libpq client) is left unpatched: its queries take another path and make no span.
  */
-import type { Patcher } from '../types';
-import { wrapMethod } from '../util/shim';
-import { debug } from '../../lib/log';
+import { wrapMethod, type AnyFunction, type Patcher } from '../../lib/kit';
 import { wrapQuery, type QueryMethod } from './query';
-import { wrapConnect, type ConnectMethod } from './pool';
 
-/** The part of pg's exports the patcher uses. */
-interface PgModule {
-  Client?: unknown;
-  Pool?: unknown;
-}
-
-/** A class as seen from outside: a function with a prototype and static members. */
 type ClassLike = Function & { prototype?: unknown; Query?: { prototype?: { handleReadyForQuery?: unknown } } };
 
-const INTEGRATION = 'pg';
-
-/** Patch pg's exports in place (returns nothing: the exports object stays the app's). */
-export const patchPg: Patcher = (exports, ctx) => {
-  const pg = exports as PgModule;
-  const Client = pg.Client as ClassLike | undefined;
-  if (typeof Client === 'function' && isWireProtocolClient(Client)) {
-    wrapMethod<QueryMethod>(Client.prototype as object, 'query', INTEGRATION, (original) => wrapQuery(original, ctx));
+/** Patch pg's exports in place (the exports object stays the app's). */
+export const patchPg: Patcher = (exports, kit) => {
+  const { Client, Pool } = exports as { Client?: ClassLike; Pool?: ClassLike };
+  // The JavaScript client drives queries through `handleReadyForQuery`; the native one has no such Query.
+  if (typeof Client === 'function' && isObject(Client.prototype) && typeof Client.Query?.prototype?.handleReadyForQuery === 'function') {
+    wrapMethod<QueryMethod>(Client.prototype, 'query', kit.integration, (original) => wrapQuery(original, kit));
   } else {
-    debug('pg: pg.Client is not the JavaScript client (native?); queries are not traced');
+    kit.debug('pg: pg.Client is not the JavaScript client (native?); queries are not traced');
   }
-  const Pool = pg.Pool as ClassLike | undefined;
-  if (typeof Pool === 'function' && typeof Pool.prototype === 'object' && Pool.prototype !== null) {
-    wrapMethod<ConnectMethod>(Pool.prototype, 'connect', INTEGRATION, (original) => wrapConnect(original, ctx));
+  if (typeof Pool === 'function' && isObject(Pool.prototype)) {
+    wrapMethod<AnyFunction>(Pool.prototype, 'connect', kit.integration, (connect) =>
+      function (this: unknown, callback?: unknown): unknown {
+        if (typeof callback !== 'function' || !kit.active()) return Reflect.apply(connect, this, arguments);
+        return Reflect.apply(connect, this, [kit.bind(callback as AnyFunction)]);
+      },
+    );
   }
   return undefined;
 };
 
-/** The JavaScript client drives Submittables through `handleReadyForQuery`; the native one has no such query. */
-function isWireProtocolClient(Client: ClassLike): boolean {
-  return typeof Client.prototype === 'object' && Client.prototype !== null && typeof Client.Query?.prototype?.handleReadyForQuery === 'function';
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }

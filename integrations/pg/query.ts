@@ -1,137 +1,118 @@
 /**
- * The wrapper of `Client.prototype.query`: one `pg.query` span per call, in every form node-postgres
- * accepts.
+ * The wrapper of `Client.prototype.query`: one `pg.query` span per call, shaped as Datadog's tracer shapes
+ * it (type `sql`, the SQL text as resource, service `<DD_SERVICE>-postgres` unless mapped, the connection's
+ * database, user, host and port), in every form node-postgres accepts:
  *
- * - callback (`query(text, cb)`, `query(text, values, cb)`, `query({ text, callback })`): the callback is
- *   wrapped; it finishes the span and runs in the caller's context.
- * - promise: the span finishes when node-postgres' promise settles; the caller gets that promise's
- *   `then` (same Promise class, same value, same rejection object), and its continuations run where it
- *   awaited.
+ * - callback (`query(text, cb)`, `query(text, values, cb)`, `query({ text, callback })`): the callback
+ *   finishes the span and runs in the caller's context;
+ * - promise: the span finishes when node-postgres' promise settles;
  * - Submittable (pg's `Query` with events, pg-cursor, pg-query-stream): see `submittable.ts`.
  *
  * node-postgres itself runs inside the span, so what it starts synchronously belongs to the query.
  */
-import type { Span } from '../../lib/span';
-import { storage, type Frame } from '../../lib/scope';
-import type { PatchContext } from '../types';
-import { finishQuerySpan, startQuerySpan, type PgClientLike } from './query-span';
-import { bindSubmittable, canBind, isStreaming, isSubmittable } from './submittable';
+import type { AnyFunction, Kit, Span } from '../../lib/kit';
+import { bindSubmittable, isSubmittable } from './submittable';
 
 /** `Client.prototype.query` as the wrapper sees it. */
 export type QueryMethod = (this: unknown, config?: unknown, values?: unknown, callback?: unknown) => unknown;
 
-type Callback = (this: unknown, ...args: unknown[]) => unknown;
-
-/** How one traced call goes: the arguments to pass on, and whether the span ends with a promise. */
-interface Plan {
-  readonly span: Span;
-  readonly args: unknown[];
-  readonly promise: boolean;
-  /** A config object whose own `callback` was passed on wrapped: put back once node-postgres read it. */
-  readonly restore?: { readonly config: { callback?: unknown }; readonly callback: unknown; readonly wrapper: Callback };
+/** The public fields of a node-postgres `Client` the span reads. */
+interface PgClientLike {
+  readonly connectionParameters?: { readonly host?: unknown; readonly port?: unknown; readonly database?: unknown; readonly user?: unknown };
+  /** The backend's process id, known once connected. */
+  readonly processID?: unknown;
 }
+
+type QueryConfig = { text?: unknown; name?: unknown; callback?: unknown; cursor?: { text?: unknown }; read?: unknown };
 
 /** Build the replacement of `Client.prototype.query`. */
-export function wrapQuery(original: QueryMethod, ctx: PatchContext): QueryMethod {
-  return function query(this: unknown): unknown {
+export function wrapQuery(original: QueryMethod, kit: Kit): QueryMethod {
+  return function query(this: unknown, config?: unknown): unknown {
     // node-postgres throws its own TypeError on a missing query; nothing to trace then.
-    if (!ctx.active() || arguments[0] === null || arguments[0] === undefined) return Reflect.apply(original, this, arguments);
-    let plan: Plan | undefined;
+    if (!kit.active() || config === null || config === undefined) return Reflect.apply(original, this, arguments);
+    const args = Array.prototype.slice.call(arguments) as unknown[];
+    let span: Span;
+    let promise = false;
+    let restore: (() => void) | undefined;
     try {
-      plan = prepare(ctx, this as PgClientLike, arguments);
+      const q = config as QueryConfig;
+      if (isSubmittable(config)) {
+        // A frozen Submittable cannot carry the wrappers: left untraced rather than with a span that never ends.
+        if (!Object.isExtensible(config)) return Reflect.apply(original, this, arguments);
+        span = startQuerySpan(kit, this as PgClientLike, config, typeof q.read === 'function' || isObject(q.cursor));
+        bindSubmittable(config as object, span, kit);
+      } else {
+        span = startQuerySpan(kit, this as PgClientLike, config, false);
+        // node-postgres' own precedence: a third argument, then a function in second place, then `config.callback`.
+        const index = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
+        if (index >= 0) args[index] = kit.finishing(span, args[index] as AnyFunction, kit.current(), tagRows);
+        else if (isObject(config) && typeof q.callback === 'function' && args[2] === undefined) {
+          // Passed as a third argument (where node-postgres looks first); 8.0 copies it into the caller's
+          // config object, so the caller's own callback is put back after the call.
+          const own = q.callback;
+          const wrapper = kit.finishing(span, own as AnyFunction, kit.current(), tagRows);
+          args[2] = wrapper;
+          restore = () => {
+            if (q.callback === wrapper) q.callback = own;
+          };
+        } else promise = true;
+      }
     } catch (err) {
-      ctx.fail(err);
+      kit.fail(err);
+      return Reflect.apply(original, this, arguments);
     }
-    if (plan === undefined) return Reflect.apply(original, this, arguments);
-
-    const { span, args } = plan;
     let result: unknown;
     try {
-      result = storage.run(span, () => Reflect.apply(original, this, args));
+      result = kit.run(span, () => Reflect.apply(original, this, args));
     } catch (err) {
-      finishQuerySpan(ctx, span, err);
+      kit.finish(span, err);
       throw err;
     } finally {
-      if (plan.restore !== undefined) restoreCallback(ctx, plan.restore);
+      restore?.();
     }
-    if (!plan.promise) return result;
-    try {
-      return settleWith(ctx, span, result);
-    } catch (err) {
-      ctx.fail(err);
-      return result;
-    }
+    return promise ? kit.settle(span, result, (s, value) => tagRows(s, [null, value])) : result;
   };
 }
 
-/**
- * Start the span and decide how it will end. Returns undefined for a call that is not traced (a
- * Submittable that cannot carry the wrappers).
- */
-function prepare(ctx: PatchContext, client: PgClientLike, callArgs: IArguments): Plan | undefined {
-  const args = Array.prototype.slice.call(callArgs) as unknown[];
-  const config = args[0];
-  const frame = storage.getStore();
-
-  if (isSubmittable(config)) {
-    if (!canBind(config as object)) return undefined;
-    const span = startQuerySpan(ctx, client, config, isStreaming(config));
-    bindSubmittable(config as object, span, frame, ctx);
-    return { span, args, promise: false };
-  }
-
-  // The callback node-postgres will call, in its own order of precedence (a third argument wins over a
-  // function in second place, and either over a `callback` in a config object).
-  const index = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
-  const span = startQuerySpan(ctx, client, config, false);
-  if (index >= 0) {
-    args[index] = finishingCallback(ctx, span, frame, args[index] as Callback);
-    return { span, args, promise: false };
-  }
-  const configCallback = typeof config === 'object' ? (config as { callback?: unknown }).callback : undefined;
-  if (typeof configCallback === 'function' && args[2] === undefined) {
-    // A third argument is where node-postgres looks first; 8.0 copies it into the caller's config
-    // object, so the caller's own callback is put back after the call.
-    const wrapper = finishingCallback(ctx, span, frame, configCallback as Callback);
-    args[2] = wrapper;
-    return { span, args, promise: false, restore: { config: config as { callback?: unknown }, callback: configCallback, wrapper } };
-  }
-  return { span, args, promise: true };
+/** A result's `rowCount` becomes `db.row_count`. */
+function tagRows(span: Span, args: readonly unknown[]): void {
+  const rowCount = (args[1] as { rowCount?: unknown } | null | undefined)?.rowCount;
+  if (typeof rowCount === 'number') span.setTag('db.row_count', rowCount);
 }
 
-function restoreCallback(ctx: PatchContext, restore: NonNullable<Plan['restore']>): void {
-  try {
-    if (restore.config.callback === restore.wrapper) restore.config.callback = restore.callback;
-  } catch (err) {
-    ctx.fail(err);
-  }
+/** The SQL text in any form: a string, `{ text }`, a Submittable's `text` or `cursor.text`, else a prepared statement's name. */
+export function queryText(config: unknown): string | undefined {
+  if (typeof config === 'string') return config;
+  if (!isObject(config)) return undefined;
+  const q = config as QueryConfig;
+  if (typeof q.text === 'string') return q.text;
+  if (isObject(q.cursor) && typeof q.cursor.text === 'string') return q.cursor.text;
+  return typeof q.name === 'string' ? q.name : undefined;
 }
 
-/** A callback that finishes `span` with node-postgres' outcome, then runs `callback` in `frame`. */
-function finishingCallback(ctx: PatchContext, span: Span, frame: Frame | undefined, callback: Callback): Callback {
-  return function (this: unknown, ...cbArgs: unknown[]): unknown {
-    finishQuerySpan(ctx, span, cbArgs[0], cbArgs[1]);
-    return storage.run(frame, () => Reflect.apply(callback, this, cbArgs));
-  };
-}
-
-/**
- * Finish `span` when node-postgres' promise settles and hand the caller the derived promise, which
- * settles the same way (same value, same error object) and is of the same Promise class.
- */
-function settleWith(ctx: PatchContext, span: Span, result: unknown): unknown {
-  if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as PromiseLike<unknown>).then !== 'function') {
-    finishQuerySpan(ctx, span, undefined);
-    return result;
-  }
-  return (result as PromiseLike<unknown>).then(
-    (value) => {
-      finishQuerySpan(ctx, span, undefined, value);
-      return value;
+function startQuerySpan(kit: Kit, client: PgClientLike | undefined, config: unknown, streaming: boolean): Span {
+  const p = client?.connectionParameters;
+  const port = typeof p?.port === 'number' ? p.port : Number(p?.port);
+  const pid = client?.processID;
+  return kit.startSpan({
+    name: 'pg.query',
+    resource: queryText(config) ?? 'pg.query',
+    type: 'sql',
+    kind: 'client',
+    serviceSuffix: 'postgres',
+    tags: {
+      'db.type': 'postgres',
+      'db.name': typeof p?.database === 'string' ? p.database : undefined,
+      'db.user': typeof p?.user === 'string' ? p.user : undefined,
+      'out.host': typeof p?.host === 'string' ? p.host : undefined,
+      'network.destination.port': Number.isInteger(port) && port > 0 ? port : undefined,
+      'db.pid': typeof pid === 'number' ? pid : undefined,
+      // Cursors and query streams, as Datadog's tracer marks them.
+      'db.stream': streaming ? 1 : undefined,
     },
-    (err: unknown) => {
-      finishQuerySpan(ctx, span, err ?? new Error('pg query failed'));
-      throw err;
-    },
-  );
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
 }

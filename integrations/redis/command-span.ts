@@ -5,8 +5,7 @@
  * `<DD_SERVICE>-redis` unless mapped, and the connection's host and port as tags (no `db.name`: Datadog's tracer sets none on Redis spans). Shared by the
  * ioredis and node-redis patches; they differ only in where they find the command and the connection.
  */
-import type { Span } from '../../lib/span';
-import type { PatchContext } from '../types';
+import type { Kit, Span } from '../../lib/kit';
 import { formatRawCommand } from './raw-command';
 
 /** Where a command goes, as far as the client knows it. Every field is optional. */
@@ -25,7 +24,7 @@ export interface RedisEndpoint {
  * index of the first argument in `args` (node-redis keeps the name at 0).
  */
 export function startCommandSpan(
-  ctx: PatchContext,
+  kit: Kit,
   component: string,
   fallbackIntegration: string | undefined,
   name: string,
@@ -34,35 +33,23 @@ export function startCommandSpan(
   startTime?: number,
   argsFrom = 0,
 ): Span {
-  const tracer = ctx.tracer;
-  const service =
-    ctx.settings().service ??
-    (fallbackIntegration === undefined ? undefined : tracer.integrationSettings(fallbackIntegration).service) ??
-    `${tracer.config.service}-redis`;
-  // Datadog's tracer keeps the client's own spelling in the resource and upper-cases only the raw command.
-  const resource = name;
-  const span = tracer.startSpan('redis.command', { service, resource, type: 'redis', startTime });
-  const meta = span.meta;
-  meta.component = component;
-  span.setTag('span.kind', 'client');
-  meta['db.type'] = 'redis';
-  meta['redis.raw_command'] = formatRawCommand(name.toUpperCase(), args, argsFrom);
-  if (endpoint !== undefined) {
-    if (endpoint.host !== undefined) meta['out.host'] = endpoint.host;
-    if (endpoint.port !== undefined) span.metrics['network.destination.port'] = endpoint.port;
-  }
-  return span;
-}
-
-/** Finish a command span, marking it with `err` when there is one. Idempotent; never throws. */
-export function finishCommandSpan(ctx: PatchContext, span: Span, err?: unknown): void {
-  try {
-    if (span.finished) return;
-    if (err !== undefined && err !== null) span.setError(err);
-    span.finish();
-  } catch (failure) {
-    ctx.fail(failure);
-  }
+  return kit.startSpan({
+    name: 'redis.command',
+    // Datadog's tracer keeps the client's own spelling in the resource and upper-cases only the raw command.
+    resource: name,
+    type: 'redis',
+    kind: 'client',
+    component,
+    serviceSuffix: 'redis',
+    serviceFrom: fallbackIntegration,
+    startTime,
+    tags: {
+      'db.type': 'redis',
+      'redis.raw_command': formatRawCommand(name.toUpperCase(), args, argsFrom),
+      'out.host': endpoint?.host,
+      'network.destination.port': endpoint?.port,
+    },
+  });
 }
 
 /** A port as clients keep it (number or numeric string); undefined when it is not a valid port. */

@@ -7,7 +7,7 @@
  *   load time: the command queue (spans), the socket (which tells where a client connects) and, from 5 on,
  *   the client pool (context of queued tasks). The `redis` package itself needs no patch.
  */
-import type { ModuleHook, Patcher } from '../types';
+import type { ModuleHook, Patcher } from '../../lib/kit';
 
 type NodeRedisPatches = typeof import('./node-redis');
 

@@ -17,9 +17,8 @@
  * pipeline that retries after a redirect gives its commands new promises, and with them new settle
  * functions: those are hooked again if the command is sent again.)
  */
-import type { Span } from '../../lib/span';
-import type { PatchContext } from '../types';
-import { finishCommandSpan } from './command-span';
+import type { Kit, Span } from '../../lib/kit';
+
 
 /** The `resolve` wrapper installed on a command (shared by every copy of the tracer). */
 const HOOKED: unique symbol = Symbol.for('ddtrace-run.ioredis.settle-hook') as never;
@@ -42,7 +41,7 @@ type Settle = (this: unknown, ...args: unknown[]) => unknown;
  * ends when ioredis settles it. Idempotent while the command keeps its promise. Returns false (and changes
  * nothing) when the command does not have both functions, in which case nothing would end a span.
  */
-export function hookSettle(ctx: PatchContext, command: SettleableCommand): boolean {
+export function hookSettle(kit: Kit, command: SettleableCommand): boolean {
   const resolve = command.resolve;
   // Nothing layers over `resolve`, so it still being our wrapper means this promise is hooked.
   if (resolve !== undefined && resolve === command[HOOKED]) return true;
@@ -52,7 +51,7 @@ export function hookSettle(ctx: PatchContext, command: SettleableCommand): boole
     try {
       return Reflect.apply(resolve as Settle, this, arguments);
     } finally {
-      endPendingSpan(ctx, command, undefined);
+      endPendingSpan(kit, command, undefined);
     }
   };
   command[HOOKED] = hook;
@@ -61,7 +60,7 @@ export function hookSettle(ctx: PatchContext, command: SettleableCommand): boole
     try {
       return Reflect.apply(reject as Settle, this, arguments);
     } finally {
-      endPendingSpan(ctx, command, err);
+      endPendingSpan(kit, command, err);
     }
   };
   return true;
@@ -72,9 +71,9 @@ export function setPendingSpan(command: SettleableCommand, span: Span): void {
   command[PENDING] = span;
 }
 
-function endPendingSpan(ctx: PatchContext, command: SettleableCommand, err: unknown): void {
+function endPendingSpan(kit: Kit, command: SettleableCommand, err: unknown): void {
   const span = command[PENDING];
   if (span === undefined) return;
   command[PENDING] = undefined;
-  finishCommandSpan(ctx, span, err);
+  kit.finish(span, err);
 }

@@ -23,11 +23,8 @@
  * ioredis 6 also publishes `ioredis:command` tracing channels; they are not used because ioredis 4 and 5 do
  * not have them and their arguments come pre-redacted in a shape Datadog does not use.
  */
-import { storage, type Frame } from '../../lib/scope';
-import { wrapMethod } from '../util/shim';
-import type { Patcher, PatchContext } from '../types';
-import type { Span } from '../../lib/span';
-import { finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
+import { wrapMethod, type Frame, type Kit, type Patcher, type Span } from '../../lib/kit';
+import { portOf, startCommandSpan, type RedisEndpoint } from './command-span';
 import { hookSettle, setPendingSpan, type SettleableCommand } from './ioredis-settle';
 
 /** Marks a command that already has its span. */
@@ -59,14 +56,14 @@ interface IoredisClient {
 type SendCommand = (this: IoredisClient, command: IoredisCommand, stream?: unknown) => unknown;
 
 /** Patch the `ioredis` main export (the `Redis` class, which also carries `Cluster`). */
-export const patchIoredis: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchIoredis: Patcher = (exports: unknown, kit: Kit): void => {
   const Redis = exports as { prototype?: object; Cluster?: { prototype?: object } } | null;
   const proto = ownerOf(Redis?.prototype, 'sendCommand');
   if (proto === undefined) return;
-  wrapMethod<SendCommand>(proto, 'sendCommand', ctx.integration, (original) => wrapSendCommand(original, ctx));
+  wrapMethod<SendCommand>(proto, 'sendCommand', kit.integration, (original) => wrapSendCommand(original, kit));
   const clusterProto = ownerOf(Redis?.Cluster?.prototype, 'sendCommand');
   if (clusterProto !== undefined && clusterProto !== proto) {
-    wrapMethod<SendCommand>(clusterProto, 'sendCommand', ctx.integration, (original) => wrapClusterSendCommand(original, ctx));
+    wrapMethod<SendCommand>(clusterProto, 'sendCommand', kit.integration, (original) => wrapClusterSendCommand(original, kit));
   }
 };
 
@@ -75,22 +72,22 @@ export const patchIoredis: Patcher = (exports: unknown, ctx: PatchContext): void
  * address); only the settle hooks, placed before the cluster wraps `command.reject` with its redirect
  * handling, so that a MOVED or ASK reply does not end the span.
  */
-function wrapClusterSendCommand(original: SendCommand, ctx: PatchContext): SendCommand {
+function wrapClusterSendCommand(original: SendCommand, kit: Kit): SendCommand {
   return function sendCommand(this: IoredisClient, command: IoredisCommand): unknown {
-    if (ctx.active() && command !== null && typeof command === 'object' && command[TRACED] !== true) {
+    if (kit.active() && command !== null && typeof command === 'object' && command[TRACED] !== true) {
       try {
-        hookSettle(ctx, command);
+        hookSettle(kit, command);
       } catch (err) {
-        ctx.fail(err);
+        kit.fail(err);
       }
     }
     return Reflect.apply(original, this, arguments);
   };
 }
 
-function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand {
+function wrapSendCommand(original: SendCommand, kit: Kit): SendCommand {
   return function sendCommand(this: IoredisClient, command: IoredisCommand): unknown {
-    if (!ctx.active() || command === null || typeof command !== 'object' || command[TRACED] === true || typeof command.name !== 'string') {
+    if (!kit.active() || command === null || typeof command !== 'object' || command[TRACED] === true || typeof command.name !== 'string') {
       return Reflect.apply(original, this, arguments);
     }
     let span: Span | undefined;
@@ -98,7 +95,7 @@ function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand 
     try {
       if (this.status === 'connect') {
         // Connection setup (see the module comment): remember the caller in case this is a user command.
-        if (command[DEFERRED] === undefined) command[DEFERRED] = { frame: storage.getStore(), startTime: Date.now() };
+        if (command[DEFERRED] === undefined) command[DEFERRED] = { frame: kit.current(), startTime: Date.now() };
         return Reflect.apply(original, this, arguments);
       }
       command[TRACED] = true;
@@ -108,25 +105,25 @@ function wrapSendCommand(original: SendCommand, ctx: PatchContext): SendCommand 
       const deferred = command[DEFERRED];
       span =
         deferred === undefined
-          ? startCommandSpan(ctx, 'ioredis', 'redis', name, args, endpoint)
-          : storage.run(deferred.frame, () => startCommandSpan(ctx, 'ioredis', 'redis', name, args, endpoint, deferred.startTime));
+          ? startCommandSpan(kit, 'ioredis', 'redis', name, args, endpoint)
+          : kit.run(deferred.frame, () => startCommandSpan(kit, 'ioredis', 'redis', name, args, endpoint, deferred.startTime));
       // Before the original runs: it may settle the command at once (closed connection, subscriber mode).
-      hooked = hookSettle(ctx, command);
+      hooked = hookSettle(kit, command);
       if (hooked) setPendingSpan(command, span);
     } catch (err) {
-      ctx.fail(err);
-      if (span !== undefined) finishCommandSpan(ctx, span);
+      kit.fail(err);
+      if (span !== undefined) kit.finish(span);
       return Reflect.apply(original, this, arguments);
     }
     let result: unknown;
     try {
       result = Reflect.apply(original, this, arguments);
     } catch (err) {
-      finishCommandSpan(ctx, span, err);
+      kit.finish(span, err);
       throw err;
     }
     // A command without settle functions is not one ioredis 4 to 6 makes: nothing would end its span later.
-    if (!hooked) finishCommandSpan(ctx, span);
+    if (!hooked) kit.finish(span);
     return result;
   };
 }

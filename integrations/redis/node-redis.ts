@@ -24,12 +24,8 @@
  * `@redis/client` 6 also publishes `node-redis:*` tracing channels; they are not used because version 1 (redis
  * 4) has none, and their arguments come pre-redacted in a shape Datadog does not use.
  */
-import { copyFunctionShape } from '../../lib/function-shape';
-import type { Span } from '../../lib/span';
-import { storage } from '../../lib/scope';
-import { wrapMethod } from '../util/shim';
-import type { Patcher, PatchContext } from '../types';
-import { finishCommandSpan, portOf, startCommandSpan, type RedisEndpoint } from './command-span';
+import { copyFunctionShape, wrapMethod, type Kit, type Patcher, type Span } from '../../lib/kit';
+import { portOf, startCommandSpan, type RedisEndpoint } from './command-span';
 
 /** Marks a class constructor that is already our replacement (shared by every copy of the tracer). */
 const REPLACED: unique symbol = Symbol.for('ddtrace-run.redis.replaced-constructor') as never;
@@ -45,11 +41,11 @@ type AddCommand = (this: object, args: unknown, options?: unknown) => unknown;
 type Execute = (this: unknown, fn: unknown) => unknown;
 
 /** Patch `@redis/client/dist/lib/client/commands-queue.js`. */
-export const patchCommandsQueue: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchCommandsQueue: Patcher = (exports: unknown, kit: Kit): void => {
   const mod = exports as { default?: unknown };
   const Queue = mod?.default;
   if (typeof Queue !== 'function' || typeof ((Queue as Constructor).prototype as { addCommand?: unknown } | undefined)?.addCommand !== 'function') return;
-  wrapMethod<AddCommand>((Queue as Constructor).prototype, 'addCommand', ctx.integration, (original) => wrapAddCommand(original, ctx));
+  wrapMethod<AddCommand>((Queue as Constructor).prototype, 'addCommand', kit.integration, (original) => wrapAddCommand(original, kit));
   mod.default = replaceConstructor(Queue as Constructor, (queue) => {
     unpairedQueue = queue;
   });
@@ -68,33 +64,33 @@ export const patchSocket: Patcher = (exports: unknown): void => {
 };
 
 /** Patch `@redis/client/dist/lib/client/pool.js` (5+): queued pool tasks run in their caller's context. */
-export const patchClientPool: Patcher = (exports: unknown, ctx: PatchContext): void => {
+export const patchClientPool: Patcher = (exports: unknown, kit: Kit): void => {
   const Pool = (exports as { RedisClientPool?: { prototype?: object } } | null)?.RedisClientPool;
   const proto = Pool?.prototype;
   if (proto === undefined || proto === null) return;
-  wrapMethod<Execute>(proto, 'execute', ctx.integration, (original) =>
+  wrapMethod<Execute>(proto, 'execute', kit.integration, (original) =>
     function execute(this: unknown, fn: unknown): unknown {
-      if (typeof fn !== 'function' || !ctx.active()) return Reflect.apply(original, this, arguments);
-      const frame = storage.getStore();
+      if (typeof fn !== 'function' || !kit.active()) return Reflect.apply(original, this, arguments);
+      const frame = kit.current();
       const task = fn as (this: unknown, ...args: unknown[]) => unknown;
       return Reflect.apply(original, this, [
         function (this: unknown, ...args: unknown[]): unknown {
-          return storage.run(frame, () => Reflect.apply(task, this, args));
+          return kit.run(frame, () => Reflect.apply(task, this, args));
         },
       ]);
     },
   );
 };
 
-function wrapAddCommand(original: AddCommand, ctx: PatchContext): AddCommand {
+function wrapAddCommand(original: AddCommand, kit: Kit): AddCommand {
   return function addCommand(this: object, args: unknown, options?: unknown): unknown {
-    if (!ctx.active() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
+    if (!kit.active() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
     let span: Span | undefined;
     try {
       // `asap` commands are the client's own connection setup (see the module comment): no span.
-      if (!isConnectionSetup(options)) span = startCommandSpan(ctx, 'redis', undefined, commandName(args[0]), args, endpoints.get(this), undefined, 1);
+      if (!isConnectionSetup(options)) span = startCommandSpan(kit, 'redis', undefined, commandName(args[0]), args, endpoints.get(this), undefined, 1);
     } catch (err) {
-      ctx.fail(err);
+      kit.fail(err);
       return Reflect.apply(original, this, arguments);
     }
     if (span === undefined) return Reflect.apply(original, this, arguments);
@@ -102,21 +98,21 @@ function wrapAddCommand(original: AddCommand, ctx: PatchContext): AddCommand {
     try {
       result = Reflect.apply(original, this, arguments);
     } catch (err) {
-      finishCommandSpan(ctx, span, err);
+      kit.finish(span, err);
       throw err;
     }
     if (!isThenable(result)) {
-      finishCommandSpan(ctx, span);
+      kit.finish(span);
       return result;
     }
     const done = span;
     return result.then(
       (value: unknown) => {
-        finishCommandSpan(ctx, done);
+        kit.finish(done);
         return value;
       },
       (err: unknown) => {
-        finishCommandSpan(ctx, done, err);
+        kit.finish(done, err);
         throw err;
       },
     );

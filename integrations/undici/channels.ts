@@ -6,8 +6,7 @@
  * request-classes.ts); the others are global `fetch`'s.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { Patcher, PatchContext } from '../types';
-import type { Span } from '../../lib/span';
+import type { Kit, Patcher, Span } from '../../lib/kit';
 import { tagStatus, traceRequest, type UndiciRequest } from '../fetch/channels';
 import { addUndiciRequestClass, isPackageRequest } from './request-classes';
 import { inGlobalFetch, markGlobalFetch } from '../fetch/global-fetch';
@@ -26,36 +25,36 @@ const SUBSCRIBED = Symbol.for('ddtrace-run.undici.subscribed');
 type GlobalWithFlag = typeof globalThis & { [SUBSCRIBED]?: boolean };
 
 /** The hook on `undici/lib/core/request.js`: records the class, subscribes once, changes nothing. */
-export const onRequestModule: Patcher = (exports, ctx) => {
+export const onRequestModule: Patcher = (exports, kit) => {
   if (typeof exports === 'function') addUndiciRequestClass(exports);
   const g = globalThis as GlobalWithFlag;
   if (!g[SUBSCRIBED]) {
     g[SUBSCRIBED] = true;
     // From now on global fetch may send through this package's dispatcher: mark its calls.
-    markGlobalFetch();
-    dc.subscribe('undici:request:create', (message) => onCreate(ctx, message as RequestMessage));
-    dc.subscribe('undici:request:headers', (message) => onHeaders(ctx, message as RequestMessage));
-    dc.subscribe('undici:request:trailers', (message) => onDone(ctx, message as RequestMessage));
-    dc.subscribe('undici:request:error', (message) => onDone(ctx, message as RequestMessage));
+    markGlobalFetch(kit);
+    dc.subscribe('undici:request:create', (message) => onCreate(kit, message as RequestMessage));
+    dc.subscribe('undici:request:headers', (message) => onHeaders(kit, message as RequestMessage));
+    dc.subscribe('undici:request:trailers', (message) => onDone(kit, message as RequestMessage));
+    dc.subscribe('undici:request:error', (message) => onDone(kit, message as RequestMessage));
   }
   return undefined;
 };
 
-function onCreate(ctx: PatchContext, message: RequestMessage): void {
+function onCreate(kit: Kit, message: RequestMessage): void {
   const request = message.request;
   // Global fetch sending through the package's dispatcher stays the fetch integration's (global-fetch.ts).
-  if (request === undefined || !ctx.active() || !isPackageRequest(request) || inGlobalFetch()) return;
-  const span = traceRequest(ctx, request, 'undici', 'undici.request');
+  if (request === undefined || !kit.active() || !isPackageRequest(request) || inGlobalFetch(kit)) return;
+  const span = traceRequest(kit, request, 'undici', 'undici.request');
   if (span !== undefined) request[UNDICI_SPAN] = span;
 }
 
-function onHeaders(ctx: PatchContext, message: RequestMessage): void {
+function onHeaders(kit: Kit, message: RequestMessage): void {
   const span = message.request?.[UNDICI_SPAN];
   if (span === undefined || span.duration >= 0) return;
-  tagStatus(ctx, span, message.response?.statusCode);
+  tagStatus(kit, span, message.response?.statusCode);
 }
 
-function onDone(ctx: PatchContext, message: RequestMessage): void {
+function onDone(kit: Kit, message: RequestMessage): void {
   const span = message.request?.[UNDICI_SPAN];
   if (span === undefined || span.duration >= 0) return;
   try {
@@ -63,7 +62,7 @@ function onDone(ctx: PatchContext, message: RequestMessage): void {
     const error = message.error as { name?: unknown } | undefined;
     if (error !== undefined && error !== null && error.name !== 'AbortError') span.setError(error);
   } catch (err) {
-    ctx.fail(err);
+    kit.fail(err);
   }
   span.finish();
 }

@@ -6,7 +6,7 @@
  * are the package's, so that global `fetch` (Node's bundled undici, the fetch integration) and the package
  * never both trace one request.
  */
-import type { ModuleHook, Patcher } from '../types';
+import type { ModuleHook, Patcher } from '../../lib/kit';
 
 /** Modules the undici integration hooks. */
 export const hooks: readonly ModuleHook[] = [

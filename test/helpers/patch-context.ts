@@ -1,17 +1,18 @@
 /**
- * A hand-made {@link PatchContext} for tests that call an integration's patcher directly, around a real
- * tracer, with switches the tests turn: the integration on or off, its settings read throwing (to reach
- * the fallback to the original), and the failures it reported instead of throwing.
+ * A hand-made {@link Kit} for tests that call an integration's patcher directly, around a real tracer,
+ * with switches the tests turn: the integration on or off, span creation throwing (to reach the fallback
+ * to the original), and the failures it reported instead of throwing.
  */
-import type { PatchContext } from '../../integrations/types';
+import type { Kit } from '../../lib/kit';
+import { createKit } from '../../lib/kit/create';
 import type { Tracer } from '../../lib/tracer';
 import type { CaptureExporter } from './capture';
 
-/** A {@link PatchContext} the test steers. */
-export interface TestContext extends PatchContext {
+/** A {@link Kit} the test steers. */
+export interface TestContext extends Kit {
   /** What `active()` answers. */
   on: boolean;
-  /** Make `settings()` throw, as a bug in the integration's own code would. */
+  /** Make `settings()` and `startSpan()` throw, as a bug in the integration's own code would. */
   throwInSettings: boolean;
   /** Every error handed to `fail()`, in order. */
   readonly failures: unknown[];
@@ -25,25 +26,40 @@ export interface TestContextOptions {
   readonly failTurnsOff?: boolean;
 }
 
-/** A context for `integration` on `tracer`, on, with settings that do not throw. */
+/** A kit for `integration` on `tracer`, on, with settings that do not throw. */
 export function makeTestContext(tracer: Tracer, integration: string, options: TestContextOptions = {}): TestContext {
-  const ctx: TestContext = {
-    tracer,
+  const failures: unknown[] = [];
+  const state = { on: true, failed: false };
+  let ctx: TestContext;
+  const kit = createKit(
+    {
+      tracer: () => tracer,
+      fail: (_integration, err) => {
+        failures.push(err);
+        if (options.failTurnsOff === true) ctx.on = false;
+      },
+    },
     integration,
-    version: options.version,
-    on: true,
-    throwInSettings: false,
-    failures: [],
-    settings() {
-      if (ctx.throwInSettings) throw new Error('settings exploded');
-      return tracer.integrationSettings(integration);
+    options.version,
+    state,
+  );
+  const base = Object.getOwnPropertyDescriptors(kit);
+  ctx = Object.defineProperties({ on: true, throwInSettings: false, failures } as unknown as TestContext, base);
+  Object.defineProperties(ctx, {
+    active: { value: () => ctx.on },
+    settings: {
+      value: () => {
+        if (ctx.throwInSettings) throw new Error('settings exploded');
+        return kit.settings();
+      },
     },
-    active: () => ctx.on,
-    fail(err) {
-      ctx.failures.push(err);
-      if (options.failTurnsOff === true) ctx.on = false;
+    startSpan: {
+      value: (recipe: Parameters<Kit['startSpan']>[0]) => {
+        if (ctx.throwInSettings) throw new Error('settings exploded');
+        return kit.startSpan(recipe);
+      },
     },
-  };
+  });
   return ctx;
 }
 

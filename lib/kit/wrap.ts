@@ -4,7 +4,7 @@
  * idempotent even when two copies of the tracer (or two hooks) see the same module.
  */
 import shimmer from 'shimmer';
-import { copyFunctionShape } from '../../lib/function-shape';
+import { copyFunctionShape } from '../function-shape';
 
 /** Marker on a patched object: the set of `integration:method` pairs already wrapped on it. */
 export const PATCHED: unique symbol = Symbol.for('ddtrace-run.patched') as never;

@@ -2,7 +2,7 @@
  * The runtime of the integration registry: what happens when a hooked module is required or imported.
  * For each matching {@link ModuleHook} it checks that the integration is enabled and that the module's
  * version is supported, loads the patch code (only now, never at start-up), and runs the patcher with a
- * {@link PatchContext}. Whatever goes wrong in the tracer's own code leaves the module unpatched and the app
+ * {@link Kit}. Whatever goes wrong in the tracer's own code leaves the module unpatched and the app
  * running.
  *
  * The preloader (hooks/register.ts) owns one instance per process and feeds it from require-in-the-middle
@@ -12,11 +12,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GlobalHook, ModuleHook, Patcher, PatchContext } from '../integrations/types';
-import type { IntegrationSettings, Tracer } from './tracer';
-import type { Config } from './config';
-import { isTracingSuppressed } from './scope';
-import { debug, errorOnce, isDebug } from './log';
+import type { GlobalHook, Kit, ModuleHook, Patcher } from '../lib/kit';
+import type { Tracer } from '../lib/tracer';
+import type { Config } from '../lib/config';
+import { createKit, type KitState } from '../lib/kit/create';
+import { debug, errorOnce, isDebug } from '../lib/log';
 
 /**
  * Marker on an instrumented exports object: the ids (`integration:key`) of the hooks already applied to it.
@@ -46,13 +46,8 @@ export function hookKey(module: string, file?: string): string {
   return `${bare}/${rel}`.replace(NORMALIZE, '');
 }
 
-/** Per-integration switches read by {@link PatchContext.active} on every patched call. */
-interface IntegrationState {
-  /** Enabled by configuration (refreshed on `tracer.init()` and whenever `settings()` is read). */
-  on: boolean;
-  /** Turned off for good by `fail()`. */
-  failed: boolean;
-}
+/** Per-integration switches read by {@link Kit.active} on every patched call. */
+type IntegrationState = KitState;
 
 /** What the hooks feed into the instrumenter, and what it needs from its surroundings. */
 export interface InstrumenterOptions {
@@ -289,29 +284,15 @@ export class Instrumenter {
     return patcher;
   }
 
-  private context(integration: string, version: string | undefined): PatchContext {
-    const state = this.state(integration);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const context: PatchContext = {
-      // Resolved on first use, then kept as a plain value (patched calls read it often).
-      get tracer(): Tracer {
-        const tracer = self.tracer();
-        Object.defineProperty(context, 'tracer', { value: tracer, enumerable: true });
-        return tracer;
-      },
-      integration,
-      version,
-      settings: (): IntegrationSettings => {
-        const settings = self.tracer().integrationSettings(integration);
-        state.on = settings.enabled;
-        return settings;
-      },
-      active: (): boolean => state.on && !state.failed && !isTracingSuppressed(),
-      fail: (err: unknown): void => this.fail(integration, err),
-    };
-    return context;
+  private context(integration: string, version: string | undefined): Kit {
+    return createKit(this.host, integration, version, this.state(integration));
   }
+
+  /** What each kit asks of the instrumenter. */
+  private readonly host = {
+    tracer: (): Tracer => this.tracer(),
+    fail: (integration: string, err: unknown): void => this.fail(integration, err),
+  };
 
   private fail(integration: string, err: unknown): void {
     try {
