@@ -33,7 +33,7 @@ const silentLogger = (): (() => void) => {
 
 /** require-in-the-middle's exports, loaded as cheaply as possible. */
 export function loadRequireInTheMiddle(): RequireInTheMiddle {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   if (process.env.DEBUG) return require('require-in-the-middle') as RequireInTheMiddle;
   try {
     const filename = require.resolve('require-in-the-middle');
@@ -51,6 +51,6 @@ export function loadRequireInTheMiddle(): RequireInTheMiddle {
   } catch {
     // Fall through to the ordinary load.
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   return require('require-in-the-middle') as RequireInTheMiddle;
 }

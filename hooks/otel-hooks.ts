@@ -27,7 +27,7 @@ export function otelWantedAtStart(env: Readonly<Record<string, string | undefine
 /** The adapter's hooks, given how to reach the process-wide tracer. */
 export function otelHooks(tracer: () => Tracer): { moduleHooks: ModuleHook[]; globalHooks: GlobalHook[] } {
   const patchApi: Patcher = (exports, kit) => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     (require('../lib/otel/auto-register') as typeof import('../lib/otel/auto-register')).onApiLoaded(tracer(), exports, kit.version);
     return undefined;
   };
@@ -38,7 +38,7 @@ export function otelHooks(tracer: () => Tracer): { moduleHooks: ModuleHook[]; gl
         integration: 'opentelemetry',
         load: () => () => {
           if (!otelWantedAtStart()) return;
-          // eslint-disable-next-line @typescript-eslint/no-var-requires
+           
           (require('../lib/otel/auto-register') as typeof import('../lib/otel/auto-register')).enableOtelWhenConfigured(tracer());
         },
       },

@@ -77,25 +77,41 @@ export interface TracerOptions {
 
 /** The resolved configuration. */
 export interface Config {
+  /** Service name. */
   readonly service: string;
+  /** Environment (`env` tag). */
   readonly env: string | undefined;
+  /** Application version (`version` tag). */
   readonly version: string | undefined;
+  /** Tags on every span. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Where the agent listens. */
   readonly agentUrl: string;
   /** Whether the agent URL was set explicitly by the user (env or option). */
   readonly agentUrlExplicit: boolean;
+  /** Whether tracing is on. */
   readonly enabled: boolean;
+  /** Debug logging. */
   readonly debug: boolean;
+  /** Flush interval in ms. */
   readonly flushIntervalMs: number;
   /** The exit flush's deadline in ms. */
   readonly exitFlushTimeoutMs: number;
+  /** Finished spans of an open trace that trigger a partial flush. */
   readonly partialFlushMinSpans: number;
+  /** Agent protocol version. */
   readonly protocolVersion: '0.4' | '0.5';
+  /** Local root resources whose traces are dropped. */
   readonly ignoreResources: readonly RegExp[];
+  /** User sample rate. */
   readonly sampleRate: number | undefined;
+  /** Traces per second the user sample rate keeps at most. */
   readonly rateLimit: number;
+  /** Service name per integration. */
   readonly serviceMapping: Readonly<Record<string, string>>;
+  /** OpenTelemetry API bridge on. */
   readonly otel: boolean;
+  /** Per-middleware spans. */
   readonly middlewareTracing: boolean;
   /** Where traces go (`DD_TRACE_EXPORTER`: `agent`, the default, or `console`). */
   readonly exporter: 'agent' | 'console' | 'otlp';
@@ -115,9 +131,11 @@ export interface Config {
   readonly clientIpHeader: string | undefined;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
+  /** Extraction styles, raw. */
   readonly propagationStyleExtract: string | undefined;
   /** The variables the two style lists came from, so a warning names the one the user set. */
   readonly propagationStyleInjectVariable: string;
+  /** The variable the extraction styles came from. */
   readonly propagationStyleExtractVariable: string;
   /** Unique id of this process for the `runtime-id` tag. */
   readonly runtimeId: string;
@@ -125,13 +143,14 @@ export interface Config {
   readonly environment: Readonly<Record<string, string | undefined>>;
 }
 
+/** The environment as read. */
 type Env = Readonly<Record<string, string | undefined>>;
 
 // One id per process, made on first read: node:crypto costs a few ms to load, and a process that never
 // builds the tracer never needs it.
 let processRuntimeId: string | undefined;
 function runtimeId(): string {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   return (processRuntimeId ??= (require('node:crypto') as typeof import('node:crypto')).randomUUID());
 }
 
@@ -189,7 +208,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
   const needPackage = !firstDefined(options.service, env.DD_SERVICE, env.OTEL_SERVICE_NAME, otelAttrs['service.name']) ||
     !firstDefined(options.version, env.DD_VERSION, otelAttrs['service.version']);
   // Loaded here, not at the top: the preloader reads only resolveSwitches() and must not pay for it.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const app: AppPackage = needPackage ? (require('./package-info') as typeof import('./package-info')).findAppPackage() : { name: undefined, version: undefined };
 
   const service =

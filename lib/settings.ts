@@ -21,6 +21,8 @@ export interface SettingSpec {
   show(config: Config): string;
   /** Where a value not set by option or variable comes from (default: `default`). */
   readonly fallback?: string;
+  /** For a value kept only in parsed form (a status range check): the text of its default. */
+  readonly defaultText?: string;
 }
 
 /** A resolved setting with its source. */
@@ -64,8 +66,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { name: 'client IP tag', env: ['DD_TRACE_CLIENT_IP_ENABLED'], option: 'clientIpEnabled', show: (c) => onOff(c.clientIp) },
   { name: 'client IP header', env: ['DD_TRACE_CLIENT_IP_HEADER'], option: 'clientIpHeader', show: (c) => c.clientIpHeader ?? 'x-forwarded-for, else the socket' },
-  { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', fallback: '500-599' },
-  { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', fallback: '400-499' },
+  { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', defaultText: '500-599' },
+  { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', defaultText: '400-499' },
 ];
 
 /** The source of a setting: the option, the first variable set, or the fallback. */
@@ -80,7 +82,7 @@ export function settingRows(config: Config, options: TracerOptions = {}, env: En
   return SETTINGS.map((spec) => {
     const source = sourceOf(spec, options, env);
     // Status ranges are functions once parsed: show the text they were parsed from.
-    const shown = spec.show(config) || (spec.env.map((n) => env[n]).find((v) => v !== undefined && v.trim() !== '') ?? spec.fallback ?? '');
+    const shown = spec.show(config) || (spec.env.map((n) => env[n]).find((v) => v !== undefined && v.trim() !== '') ?? spec.defaultText ?? '');
     return { name: spec.name, value: shown, source };
   });
 }

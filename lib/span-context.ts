@@ -8,6 +8,7 @@ import { toHex16 } from './ids';
 
 /** The context of a local span: ids plus the trace-wide propagated state. */
 export class SpanContext implements PropagatedContext {
+  /** @internal */
   constructor(
     /** The trace this span belongs to. */
     readonly trace: Trace,

@@ -1,7 +1,6 @@
 import type { PropagatedContext, Tags } from './types';
 import type { Span } from './span';
 import type { SpanContext } from './span-context';
-import type { SpanReference } from './opentracing/references';
 
 /** Options for a new span. */
 export interface SpanOptions {
@@ -15,8 +14,6 @@ export interface SpanOptions {
   tags?: Tags;
   /** The parent: a span, a span context, or an extracted context; `null` starts a new trace. */
   childOf?: Span | SpanContext | PropagatedContext | null;
-  /** OpenTracing references; used when `childOf` is not given (first `child_of`, else first `follows_from`). */
-  references?: readonly SpanReference[];
   /** Start time in epoch milliseconds (default: now). */
   startTime?: number;
 }

@@ -9,16 +9,8 @@ import type { Trace } from './trace';
 import { SpanContext } from './span-context';
 import { nowMs, toEpochNs, epochMsToMonotonic, epochMsToNs, ORIGIN_NS } from './clock';
 import { MANUAL_DROP, MANUAL_KEEP } from './constants';
-import type { Tracer } from './tracer';
 import { errorOnce } from './log';
 
-// Which tracer owns a trace's chunk sink: lets `span.tracer()` answer without a field on every span.
-const tracerBySink = new WeakMap<object, Tracer>();
-
-/** @internal Called by the tracer's constructor: spans whose trace flushes to `sink` belong to `tracer`. */
-export function bindSpanTracer(sink: object, tracer: Tracer): void {
-  tracerBySink.set(sink, tracer);
-}
 
 const MAX_META_VALUE = 25000;
 const MAX_TAG_DEPTH = 3;
@@ -59,7 +51,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
   readonly meta: Record<string, string>;
   /** Numeric tags. */
   readonly metrics: Record<string, number>;
-  /** The trace this span belongs to. */
+  /** The trace this span belongs to. @internal */
   readonly trace: Trace;
   /** Span events (`addEvent`, `recordException`), serialised into `meta.events` at finish. */
   events: SpanEvent[] | undefined = undefined;
@@ -69,7 +61,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
   /** Set by the manual `tracer.trace(name)`: the frame to restore when this span finishes. */
   private restoreFrame: { frame: Frame | undefined } | undefined = undefined;
 
-  /** @internal Use `tracer.startSpan`. */
+  /** @internal Use `tracer.startSpan`. @internal */
   constructor(
     trace: Trace,
     spanId: bigint,
@@ -105,11 +97,6 @@ export class Span implements EncodableSpan, Frame, Disposable {
   /** True once {@link finish} was called. */
   get finished(): boolean {
     return this.duration >= 0;
-  }
-
-  /** The tracer that made this span (OpenTracing `span.tracer()`). */
-  tracer(): Tracer {
-    return tracerBySink.get(this.trace.sink) as Tracer;
   }
 
   /** The span's propagation context (for `tracer.inject`, or `childOf`). */
@@ -233,7 +220,7 @@ export class Span implements EncodableSpan, Frame, Disposable {
     this.trace.spanFinished();
   }
 
-  /** @internal The manual `tracer.trace(name)` form: remember what to re-activate at finish. */
+  /** @internal The manual `tracer.trace(name)` form: remember what to re-activate at finish. @internal */
   activateUntilFinished(previous: Frame | undefined): void {
     this.restoreFrame = { frame: previous };
   }

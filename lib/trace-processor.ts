@@ -26,7 +26,13 @@ export interface ProcessorHost {
 
 /** Sends finished chunks through filters and sampling to the exporter. */
 export class TraceProcessor implements ChunkSink {
+  /** @internal */
   constructor(private readonly host: ProcessorHost) {}
+
+  /** The sampler's decision for `trace`, made once. */
+  ensureSampled(trace: Trace): void {
+    this.host.ensureSampled(trace);
+  }
 
   /** @inheritdoc */
   exportChunk(trace: Trace, spans: Span[], complete: boolean): void {

@@ -9,6 +9,8 @@ import { DECISION_MAKER_KEY } from './constants';
 export interface ChunkSink {
   /** Receive a chunk of finished spans; `complete` is false for a partial flush. */
   exportChunk(trace: Trace, spans: Span[], complete: boolean): void;
+  /** Make the trace's sampling decision now if it is not made yet (the OpenTelemetry bridge reads it early). */
+  ensureSampled?(trace: Trace): void;
 }
 
 /** The spans of one trace in this process and its propagated state. */

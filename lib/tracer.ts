@@ -3,6 +3,7 @@
  * processor and exporter. One instance per process (see singleton.ts); every public method is safe to call
  * from user code at any time and never throws because of the tracer's own state.
  */
+import type { OpenTracingTracer } from './opentracing/adapter';
 import type { Carrier, Exporter, PropagatedContext, TagValue, Tags } from './types';
 import { Span, truncate } from './span';
 import { SpanContext } from './span-context';
@@ -20,8 +21,6 @@ import { debug, errorOnce, setDebug } from './log';
 import { TRACER_VERSION } from './version';
 import type { PrioritySampler } from './sampler';
 import type { Propagator } from './propagation';
-import { parentFromReferences } from './opentracing/references';
-import { bindSpanTracer } from './span';
 
 /** Propagation formats of `inject`/`extract` (the OpenTracing names). */
 export type CarrierFormat = 'http_headers' | 'text_map';
@@ -46,6 +45,7 @@ export interface IntegrationSettings {
   readonly options: Readonly<IntegrationOptions>;
 }
 
+/** Any function (for `wrap`). */
 type AnyFunction = (...args: never[]) => unknown;
 /** A method decorator (TypeScript 5 standard decorators). */
 export type MethodDecorator = <This, Args extends unknown[], R>(
@@ -55,9 +55,9 @@ export type MethodDecorator = <This, Args extends unknown[], R>(
 
 /** The Datadog tracer. Use the process-wide instance exported as `tracer`. */
 export class Tracer {
-  /** The resolved configuration. */
+  /** The resolved configuration. @internal */
   config: Config;
-  /** User trace filters (see {@link addTraceFilter}). */
+  /** User trace filters (see {@link addTraceFilter}). @internal */
   readonly filters: TraceFilter[] = [];
   private options: TracerOptions = {};
   private baseMeta: Record<string, string> = {};
@@ -67,11 +67,13 @@ export class Tracer {
   private samplerInstance: PrioritySampler | undefined;
   private propagatorInstance: Propagator | undefined;
   private readonly integrationOptions = new Map<string, IntegrationOptions>();
+  private openTracingAdapter: OpenTracingTracer | undefined;
   // Integrations ask for their settings on every traced call: answered from here until use() or init().
   private readonly settingsCache = new Map<string, IntegrationSettings>();
   private readonly initListeners: Array<(tracer: Tracer) => void> = [];
   private exitFlushInstalled = false;
 
+  /** A tracer of its own; most apps use the process-wide `tracer` export instead. */
   constructor(options: TracerOptions = {}) {
     this.options = { ...options };
     this.config = resolveConfig(this.options);
@@ -83,7 +85,6 @@ export class Tracer {
       ensureSampled: (trace) => this.ensureSampled(trace),
       exporter: () => this.exporter(),
     });
-    bindSpanTracer(this.processor, this);
   }
 
   /**
@@ -118,6 +119,7 @@ export class Tracer {
   /**
    * Be told when `init()` or `use()` changes the configuration (integrations and the OpenTelemetry bridge
    * use it).
+   * @internal
    */
   onInit(listener: (tracer: Tracer) => void): void {
     this.initListeners.push(listener);
@@ -127,7 +129,6 @@ export class Tracer {
   startSpan(name: string, options?: SpanOptions): Span {
     let parent: Span | PropagatedContext | null | undefined;
     if (options !== undefined && options.childOf !== undefined) parent = options.childOf;
-    else if (options !== undefined && options.references !== undefined) parent = parentFromReferences(options.references) ?? this.currentSpan();
     else parent = this.currentSpan();
 
     let trace: Trace;
@@ -277,6 +278,7 @@ export class Tracer {
       const method = String(context.name);
       const cache = new Map<string, (this: This, ...args: Args) => R>();
       // The class name is only known from `this`, so the wrapper is chosen per class on first call.
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper below has its own `this` (the decorated instance).
       const tracer = this;
       const replacement = function (this: This, ...args: Args): R {
         const owner = (context.static ? (this as unknown as Function).name : (this as { constructor?: Function })?.constructor?.name) || '';
@@ -298,7 +300,7 @@ export class Tracer {
     return storage.run(span, fn);
   }
 
-  /** Run `fn` in a given async-context frame (used by integrations to restore a caller's context). */
+  /** Run `fn` in a given async-context frame (used by integrations to restore a caller's context). @internal */
   runInFrame<T>(frame: Frame | undefined, fn: () => T): T {
     return storage.run(frame, fn);
   }
@@ -359,6 +361,14 @@ export class Tracer {
     }
   }
 
+  /**
+   * This tracer through the OpenTracing API: `opentracing.initGlobalTracer(tracer.openTracing())`.
+   * Loaded on first call; the same object every time.
+   */
+  openTracing(): OpenTracingTracer {
+    return (this.openTracingAdapter ??= new (require('./opentracing/adapter') as typeof import('./opentracing/adapter')).OpenTracingTracer(this));
+  }
+
   /** Send everything buffered to the agent now. Resolves when done; never rejects. */
   flush(): Promise<void> {
     return this.exporterInstance ? this.exporterInstance.flush().catch(() => undefined) : Promise.resolve();
@@ -375,7 +385,7 @@ export class Tracer {
     return this;
   }
 
-  /** The effective settings of one integration (environment plus `tracer.use`). */
+  /** The effective settings of one integration (environment plus `tracer.use`). @internal */
   integrationSettings(integration: string): IntegrationSettings {
     let settings = this.settingsCache.get(integration);
     if (settings === undefined) {
@@ -388,7 +398,7 @@ export class Tracer {
     return settings;
   }
 
-  /** The sampler's decision for a trace, made once (at first injection or at export). */
+  /** The sampler's decision for a trace, made once (at first injection or at export). @internal */
   ensureSampled(trace: Trace): void {
     if (trace.samplingPriority !== undefined) return;
     const root = trace.root;
@@ -396,13 +406,13 @@ export class Tracer {
     trace.setSampling(decision.priority, decision.mechanism, decision.metrics);
   }
 
-  /** The exporter, created on first use so that a process that makes no span loads none of it. */
+  /** The exporter, created on first use so that a process that makes no span loads none of it. @internal */
   exporter(): Exporter | undefined {
     if (!this.config.enabled) return undefined;
     return (this.exporterInstance ??= this.createExporter());
   }
 
-  /** Replace the exporter (tests, or alternative exporters such as the console printer). */
+  /** Replace the exporter (tests, or alternative exporters such as the console printer). @internal */
   setExporter(exporter: Exporter | undefined): void {
     this.exporterInstance = exporter;
   }
@@ -410,13 +420,13 @@ export class Tracer {
   private createExporter(): Exporter {
     if (this.config.exporter === 'console') {
       // Prints each trace as it is exported: nothing buffered, so no exit flush and no msgpack/HTTP code.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+       
       const { ConsoleExporter } = require('./exporter/console-exporter') as typeof import('./exporter/console-exporter');
       return new ConsoleExporter();
     }
     if (this.config.exporter === 'otlp') return this.withExitFlush(this.createOtlpExporter());
     // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');
     const exporter = new AgentExporter({
       url: this.config.agentUrl,
@@ -429,9 +439,9 @@ export class Tracer {
 
   /** The OTLP exporter, configured from the `OTEL_EXPORTER_OTLP_*` variables (loaded only when chosen). */
   private createOtlpExporter(): Exporter {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const { OtlpExporter } = require('./exporter/otlp/otlp-exporter') as typeof import('./exporter/otlp/otlp-exporter');
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const { resolveOtlpConfig } = require('./exporter/otlp/otlp-config') as typeof import('./exporter/otlp/otlp-config');
     return new OtlpExporter({
       ...resolveOtlpConfig(),
@@ -444,7 +454,7 @@ export class Tracer {
   private withExitFlush(exporter: Exporter): Exporter {
     if (!this.exitFlushInstalled) {
       this.exitFlushInstalled = true;
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+       
       const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
       installExitFlush(() => this.flush(), {
         deadlineMs: () => this.config.exitFlushTimeoutMs,
@@ -456,7 +466,7 @@ export class Tracer {
 
   private sampler(): PrioritySampler {
     if (this.samplerInstance === undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+       
       const { PrioritySampler } = require('./sampler') as typeof import('./sampler');
       this.samplerInstance = new PrioritySampler({ sampleRate: this.config.sampleRate, rateLimit: this.config.rateLimit });
     }
@@ -465,7 +475,7 @@ export class Tracer {
 
   private propagator(): Propagator {
     if (this.propagatorInstance === undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+       
       const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
       this.propagatorInstance = new Propagator({
         inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], this.config.propagationStyleInjectVariable),

@@ -18,17 +18,29 @@ export type EventAttributes = Record<string, string | number | boolean | Array<s
  * `start` is nanoseconds since the epoch and `duration` nanoseconds.
  */
 export interface EncodableSpan {
+  /** Trace id (low 64 bits). */
   readonly traceId: bigint;
+  /** Span id. */
   readonly spanId: bigint;
+  /** Parent span id (0 for a root). */
   readonly parentId: bigint;
+  /** Operation name. */
   readonly name: string;
+  /** Resource. */
   readonly resource: string;
+  /** Service. */
   readonly service: string;
+  /** Span type. */
   readonly type: string;
+  /** 1 when in error. */
   readonly error: number;
+  /** Start, epoch nanoseconds. */
   readonly start: bigint;
+  /** Duration in nanoseconds (-1 until finished). */
   readonly duration: number;
+  /** String tags. */
   readonly meta: Record<string, string>;
+  /** Numeric tags. */
   readonly metrics: Record<string, number>;
 }
 
@@ -53,10 +65,15 @@ export const enum SamplingPriority {
  * `traceIdHigh` is the upper 64 bits of the 128-bit trace id as 16 lowercase hex chars ("" when unknown).
  */
 export interface PropagatedContext {
+  /** Trace id (low 64 bits). */
   traceId: bigint;
+  /** High 64 bits of a 128-bit trace id, as 16 hex digits (empty when 64-bit). */
   traceIdHigh: string;
+  /** The parent span id in the caller. */
   spanId: bigint;
+  /** The upstream sampling decision, if any. */
   samplingPriority: number | undefined;
+  /** The trace origin (`_dd.origin`), if any. */
   origin: string | undefined;
   /** `_dd.p.*` tags carried by x-datadog-tags / tracestate `t.*`. */
   propagatedTags: Record<string, string>;

@@ -1,3 +1,3 @@
 /** This package's version, read once (used in the agent headers and `--version`). */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+ 
 export const TRACER_VERSION: string = (require('../../package.json') as { version: string }).version;

@@ -69,6 +69,9 @@ function selected() {
   return runs;
 }
 
+/** Longest one version's run may take (a quiet run takes 2 to 3 minutes). */
+const RUN_TIMEOUT_MS = 20 * 60 * 1000;
+
 function main() {
   const runs = selected();
   const results = [];
@@ -79,7 +82,12 @@ function main() {
     // Apps the tests start run on process.execPath (the same Node); the launcher's `node` is found on PATH,
     // so that Node goes first there too.
     const env = { ...process.env, PATH: `${join(bin, '..')}:${process.env.PATH}` };
-    const child = spawnSync(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+    // mocha runs without `exit: true`: a socket or timer a test (or the tracer) leaves open keeps it from
+    // ending. The timeout turns that into a failure that says so instead of a CI run that never ends.
+    const child = spawnSync(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    if (child.error && child.error.code === 'ETIMEDOUT') {
+      log(`Node ${run.version}: mocha did not end within ${RUN_TIMEOUT_MS / 60000} min: a test left a socket, server or timer open (the process would not exit on its own)`);
+    }
     const ok = child.status === 0;
     results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal });
   }

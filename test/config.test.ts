@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../lib/config';
 import { setLogSink, resetLogState } from '../lib/log';
+import { boolWord } from '../lib/bool-word';
+import { integrationRows, settingRows } from '../lib/settings';
 
 function withLog<T>(fn: () => T): { result: T; lines: string[] } {
   const lines: string[] = [];
@@ -94,5 +96,50 @@ describe('configuration', () => {
     for (const name of Object.keys(env)) {
       assert.equal(lines.filter((l) => l.includes(name)).length, 1, `one warning for ${name}: ${lines.join('\n')}`);
     }
+  });
+});
+
+describe('settings in one place', () => {
+  it('one reading of boolean words everywhere: yes/on/1/true and no/off/0/false, any case', () => {
+    for (const word of ['yes', 'ON', '1', 'True']) {
+      assert.equal(boolWord(word), true, word);
+      assert.equal(resolveConfig({}, { DD_TRACE_DEBUG: word }).debug, true, `DD_TRACE_DEBUG=${word}`);
+      assert.equal(resolveConfig({}, { DD_TRACE_CLIENT_IP_ENABLED: word }).clientIp, true, `DD_TRACE_CLIENT_IP_ENABLED=${word}`);
+    }
+    for (const word of ['no', 'Off', '0', 'FALSE']) {
+      assert.equal(boolWord(word), false, word);
+      assert.equal(resolveConfig({}, { DD_HTTP_SERVER_TAG_QUERY_STRING: word }).httpQueryString, false, `DD_HTTP_SERVER_TAG_QUERY_STRING=${word}`);
+    }
+    assert.equal(boolWord('maybe'), undefined);
+  });
+
+  it('integration settings are part of the config: the environment, and tracer.init() options over it', () => {
+    const env = { DD_TRACE_CLIENT_IP_ENABLED: 'true', DD_TRACE_CLIENT_IP_HEADER: 'X-Real-IP', DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: 'card=\\d+' };
+    const fromEnv = resolveConfig({}, env);
+    assert.equal(fromEnv.clientIp, true);
+    assert.equal(fromEnv.clientIpHeader, 'x-real-ip');
+    assert.equal(String(fromEnv.httpQueryObfuscation), '/card=\\d+/gi');
+    const fromInit = resolveConfig({ clientIpEnabled: false, clientIpHeader: 'cf-connecting-ip', queryStringObfuscation: '' }, env);
+    assert.equal(fromInit.clientIp, false);
+    assert.equal(fromInit.clientIpHeader, 'cf-connecting-ip');
+    assert.equal(fromInit.httpQueryObfuscation, null);
+  });
+
+  it('every setting is listed with where its value came from: tracer.init(), the variable set, or the default', () => {
+    const env = { DD_ENV: 'prod', OTEL_SERVICE_NAME: 'from-otel', DD_HTTP_SERVER_ERROR_STATUSES: '500-504' };
+    const options = { flushInterval: 500 };
+    const rows = settingRows(resolveConfig(options, env), options, env);
+    const row = (name: string) => rows.find((r) => r.name === name)!;
+    assert.deepEqual(row('service'), { name: 'service', value: 'from-otel', source: 'OTEL_SERVICE_NAME' });
+    assert.deepEqual(row('env'), { name: 'env', value: 'prod', source: 'DD_ENV' });
+    assert.deepEqual(row('flush interval'), { name: 'flush interval', value: '500 ms', source: 'tracer.init()' });
+    assert.deepEqual(row('rate limit'), { name: 'rate limit', value: '100 traces/s', source: 'default' });
+    assert.deepEqual(row('server error statuses'), { name: 'server error statuses', value: '500-504', source: 'DD_HTTP_SERVER_ERROR_STATUSES' });
+    assert.ok(rows.length >= 25);
+    const integrations = integrationRows(resolveConfig({}, { DD_TRACE_PG_ENABLED: 'false', DD_SERVICE_MAPPING: 'mysql:db' }), ['pg', 'mysql']);
+    assert.deepEqual(integrations, [
+      { name: 'pg', value: 'disabled', source: 'DD_TRACE_PG_ENABLED' },
+      { name: 'mysql', value: 'enabled, service db (DD_SERVICE_MAPPING)', source: 'default' },
+    ]);
   });
 });

@@ -312,13 +312,12 @@ describe('AgentExporter', function () {
   it('retries when the agent cannot have received the payload (connection refused), and delivers', async () => {
     // Nothing listens on the port at first: the first attempt is refused; a server appears before the retry.
     const port = await freePort();
-    let server: net.Server | undefined;
     let connections = 0;
     const e = exporter({ url: `http://127.0.0.1:${port}`, retryDelayMs: 300 });
     e.export([span({ name: 'retried' })]);
     const flushed = e.flush();
     await new Promise((r) => setTimeout(r, 100));
-    server = net.createServer((socket) => {
+    const server = net.createServer((socket) => {
       connections++;
       const upstream = net.connect(agent.port, '127.0.0.1');
       socket.pipe(upstream).pipe(socket);

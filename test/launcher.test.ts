@@ -29,6 +29,24 @@ async function result(app: AppHandle): Promise<Record<string, unknown>> {
 }
 
 describe('ddtrace-run launcher', function () {
+  it('runs only Node entry points that package.json exports by name, and each exists after the build', () => {
+    const script = readFileSync(LAUNCHER, 'utf8');
+    const entries = [...script.matchAll(/^entry_\w+="\$root\/([^"]+)"$/gm)].map((m) => m[1]);
+    assert.ok(entries.length >= 4, `entry points found: ${entries.join(', ')}`);
+    const exported = new Set(
+      Object.values((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports)
+        .flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v as Record<string, string>)))
+        .map((v) => v.replace(/^\.\//, '')),
+    );
+    for (const entry of entries) {
+      assert.ok(exported.has(entry), `${entry} is run by the launcher but not exported by name`);
+      assert.ok(readFileSync(join(ROOT, entry)).length > 0, `${entry} is missing`);
+    }
+    // And no other dist/ path is started by the launcher than the preloader's.
+    const stray = [...script.matchAll(/"\$root\/(dist\/[^"]+)"/g)].map((m) => m[1]).filter((p) => !entries.includes(p) && p !== 'dist/hooks/register.js');
+    assert.deepEqual(stray, []);
+  });
+
   this.timeout(30_000);
 
   afterEach(() => stopAllApps());
@@ -108,7 +126,10 @@ describe('ddtrace-run launcher', function () {
         assert.match(r.stdout, /^env: +staging$/m);
         assert.ok(r.stdout.includes(`agent URL:      ${agent.url}\n`), r.stdout);
         assert.match(r.stdout, /^agent: +reachable \(GET \/info answered 200, agent version test\)$/m);
-        assert.match(r.stdout, /^protocol: +v0\.4 traces$/m);
+        assert.match(r.stdout, /^ +protocol +v0\.4 +\(default\)$/m);
+        assert.match(r.stdout, /^ +service +shop +\(DD_SERVICE\)$/m, 'each setting says where it came from');
+        assert.match(r.stdout, /^ +http +disabled +\(DD_TRACE_DISABLED_INSTRUMENTATIONS\)$/m);
+        assert.match(r.stdout, /^ +server error statuses +500-599 +\(default\)$/m);
         assert.match(r.stdout, /disabled: .*\bhttp\b/);
         assert.match(r.stdout, /enabled: .*\bfetch\b/);
         assert.doesNotMatch(r.stdout, /RESULT/, 'the command is not run');

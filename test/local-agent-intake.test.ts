@@ -16,9 +16,9 @@ import { AgentExporter } from '../lib/exporter/agent-exporter';
 import { V04Encoder } from '../lib/exporter/encode-v04';
 import { V05Encoder } from '../lib/exporter/encode-v05';
 import type { TraceEncoder } from '../lib/exporter/encoder';
-import { LocalAgent, type LocalAgentOptions } from '../lib/local-agent';
+import { LocalAgent, type LocalAgentOptions } from '../local-agent';
 import { resetLogState, setLogSink } from '../lib/log';
-import type { TraceDetailJson, TraceSummaryJson } from '../lib/local-agent/api-json';
+import type { TraceDetailJson, TraceSummaryJson } from '../local-agent/api-json';
 import type { EncodableSpan } from '../lib/types';
 import { TestAgent } from './helpers/test-agent';
 

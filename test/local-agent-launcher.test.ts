@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TraceDetailJson, TraceSummaryJson } from '../lib/local-agent/api-json';
+import type { TraceDetailJson, TraceSummaryJson } from '../local-agent/api-json';
 import { fixture, LAUNCHER, linkPackage, ROOT, runApp, stopAllApps, type AppHandle, type RunAppOptions } from './helpers/run-app';
 import { TestAgent } from './helpers/test-agent';
 import { freePort } from './helpers/ports';
@@ -109,7 +109,7 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
     assert.equal(info.ppid, app.child.pid, 'the launcher stays as the parent');
     assert.match(info.nodeOptions, /dist\/hooks\/register\.js/, 'the app is preloaded');
     assert.equal(info.handover, 'absent', 'the hand-over variable does not leak into the app');
-    assert.deepEqual(spy.starts().map((s) => s.split(' ')[0]), [path.join(ROOT, 'dist/lib/local-agent/host.js')], 'one Node process: the host');
+    assert.deepEqual(spy.starts().map((s) => s.split(' ')[0]), [path.join(ROOT, 'dist/local-agent/host.js')], 'one Node process: the host');
     assert.equal((app.stderr.match(/\[ddtrace-run\]/g) ?? []).length, 1, 'one line said');
 
     assert.equal((await get(`http://127.0.0.1:${info.port}/checkout`)).status, 200);
@@ -154,7 +154,7 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
     // The launcher's check and the host's start are a moment apart; an agent may come up in between.
     const agent = await TestAgent.start();
     try {
-      const host = path.join(ROOT, 'dist/lib/local-agent/host.js');
+      const host = path.join(ROOT, 'dist/local-agent/host.js');
       const app = runApp(host, {
         mode: 'none',
         args: ['--if-no-agent', '--port', String(agent.port), '--', process.execPath, APP],
@@ -201,7 +201,7 @@ describe('ddtrace-run local mode (real launcher, real processes)', function () {
   });
 
   it('still runs the app when the local agent cannot start', async () => {
-    const host = path.join(ROOT, 'dist/lib/local-agent/host.js');
+    const host = path.join(ROOT, 'dist/local-agent/host.js');
     const app = runApp(host, {
       mode: 'none',
       args: ['--output', '/nonexistent-dir/traces.jsonl', '--port', String(localPort), '--', process.execPath, APP],
@@ -421,7 +421,7 @@ describe('ddtrace-run agent (the local agent alone)', function () {
   });
 
   it('probe.js (the check where /proc is not available) tells a listening port from a closed one', async () => {
-    const probe = path.join(ROOT, 'dist/lib/local-agent/probe.js');
+    const probe = path.join(ROOT, 'dist/local-agent/probe.js');
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {

@@ -3,8 +3,8 @@
  * spans, spans per trace, bytes) and the service counts kept in step with evictions.
  */
 import * as assert from 'node:assert/strict';
-import type { LocalSpan } from '../lib/local-agent';
-import { TraceStore } from '../lib/local-agent/trace-store';
+import type { LocalSpan } from '../local-agent';
+import { TraceStore } from '../local-agent/trace-store';
 
 function span(traceId: bigint, spanId: bigint, over: Partial<LocalSpan> = {}): LocalSpan {
   return {

@@ -16,7 +16,7 @@ const { run: runApp, stop: stopMyApps } = appGroup();
 
 /** Our tracer as the opentracing package types it (its Tracer is a class with protected members, so TypeScript needs the cast). */
 function asOpenTracing(tracer: Tracer): opentracing.Tracer {
-  return tracer as unknown as opentracing.Tracer;
+  return tracer.openTracing() as unknown as opentracing.Tracer;
 }
 
 describe('OpenTracing', () => {

@@ -6,9 +6,9 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { LocalAgent } from '../lib/local-agent';
-import type { LocalSpan } from '../lib/local-agent/span-model';
-import { decodeOtlp } from '../lib/local-agent/otlp-intake';
+import { LocalAgent } from '../local-agent';
+import type { LocalSpan } from '../local-agent/span-model';
+import { decodeOtlp } from '../local-agent/otlp-intake';
 import { runApp, stopAllApps, ROOT, fixture } from './helpers/run-app';
 import { OtlpReceiver, encodeRequest } from './helpers/otlp-receiver';
 

@@ -40,7 +40,7 @@ interface AppRun {
 
 /** Fail (not skip) when the database is down: every test here needs it. */
 async function assertPostgresReachable(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const { Client } = require('pg') as typeof import('pg');
   const client = new Client({ ...DB, connectionTimeoutMillis: 3000 });
   try {
@@ -161,7 +161,7 @@ describe('pg integration in a preloaded app', function () {
         });
 
         it('leaves the app behaviour unchanged: same rows, same errors as without the tracer', () => {
-          const r = control.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          const r = control.result as Record<string, any>;  
           // The control run itself did the real work (so the comparison below is not vacuous).
           assert.deepEqual(r.promise, { rows: [{ n: 1, s: 'one' }], rowCount: 1 });
           assert.equal(r.syntaxError.code, '42601');

@@ -9,7 +9,7 @@
 //   OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 npx ddtrace-run node app.js
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { LocalAgent } = require('../../dist/lib/local-agent');
+const { LocalAgent } = require('../../dist/local-agent');
 const { renderTrace } = require('../../dist/lib/exporter/console-exporter');
 
 const root = path.resolve(__dirname, '../..');

@@ -39,7 +39,7 @@ export function recordError(kit: Kit, state: RequestState, req: ExpressRequest, 
     } catch (e) {
       kit.fail(e);
     }
-    // eslint-disable-next-line prefer-rest-params
+     
     return Reflect.apply(original, this, arguments);
   };
   copyFunctionShape(writeHead, original);

@@ -66,7 +66,7 @@ function wrapNext(kit: Kit, state: RequestState, span: Span, parent: Span, origi
     } catch {
       // Finishing a span cannot fail in a way the app should see; routing continues regardless.
     }
-    // eslint-disable-next-line prefer-rest-params
+     
     return kit.apply(parent, original, this, arguments);
   };
 }

@@ -129,7 +129,7 @@ function enterMount(state: RequestState, req: ExpressRequest, prefix: string, or
   return function next(this: unknown): unknown {
     state.prefix = previousPrefix;
     state.base = previousBase;
-    // eslint-disable-next-line prefer-rest-params
+     
     return Reflect.apply(original, this, arguments);
   };
 }

@@ -38,7 +38,7 @@ function finalCallback(kit: Kit, state: RequestState, req: ExpressRequest, res: 
         kit.fail(e);
       }
     }
-    // eslint-disable-next-line prefer-rest-params
+     
     return Reflect.apply(out, this, arguments);
   };
 }
@@ -52,10 +52,10 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
     function use(this: unknown): unknown {
       const router = this as RouterLike;
       const before = stackLength(router);
-      // eslint-disable-next-line prefer-rest-params
+       
       const result = Reflect.apply(original, this, arguments);
       try {
-        // eslint-disable-next-line prefer-rest-params
+         
         recordUse(router, before, arguments);
       } catch (err) {
         kit.fail(err);
@@ -68,7 +68,7 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
     function route(this: unknown, path?: unknown): unknown {
       const router = this as RouterLike;
       const before = stackLength(router);
-      // eslint-disable-next-line prefer-rest-params
+       
       const result = Reflect.apply(original, this, arguments);
       try {
         recordRoute(router, before, path);
@@ -84,7 +84,7 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
       const span = webSpanOf(req) as SpanWithState | undefined;
       // Not traced, or a nested router / sub-app of a request the outermost router already took.
       if (span === undefined || span[STATE] !== undefined) {
-        // eslint-disable-next-line prefer-rest-params
+         
         return Reflect.apply(original, this, arguments);
       }
       const request = req as ExpressRequest;

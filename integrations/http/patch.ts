@@ -25,7 +25,7 @@ export const patchHttps: Patcher = (exports, kit) => {
   const https = exports as HttpsModule;
   // Required here, not at the top: when the preloader sees this require it runs the http patcher, which
   // needs this file fully loaded.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   patchShared(require('node:http') as HttpModule, kit);
   patchServer(https.Server.prototype, kit);
   patchClientModule(https as unknown as ClientModule, kit, 'https:');
@@ -44,7 +44,7 @@ function patchShared(http: HttpModule, kit: Kit): void {
  */
 function syncEsmExports(): void {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
   } catch {
     // Older runtimes without it: ESM snapshots taken before the patch stay unpatched.

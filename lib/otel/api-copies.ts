@@ -89,7 +89,7 @@ export function loadAppApi(): ApiCopy | undefined {
     } catch {
       continue;
     }
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const api = require(file) as unknown;
     if (!isApiModule(api)) continue;
     const version = versionOfFile(file);

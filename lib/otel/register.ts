@@ -15,8 +15,11 @@ import { OURS } from './keys';
 
 /** What is registered. */
 export interface Registrations {
+  /** The registered tracer provider. */
   readonly tracerProvider: object;
+  /** The registered context manager. */
   readonly contextManager: object;
+  /** The registered propagator. */
   readonly propagator: object;
 }
 

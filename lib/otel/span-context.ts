@@ -33,8 +33,7 @@ function brand(sc: OtelSpanContext, ctx: PropagatedContext): OtelSpanContext {
  */
 export function spanContextOf(span: Span): OtelSpanContext {
   const ctx = span.context();
-  const tracer = span.tracer();
-  if (tracer !== undefined && span.trace.samplingPriority === undefined) tracer.ensureSampled(span.trace);
+  if (span.trace.samplingPriority === undefined) span.trace.sink.ensureSampled?.(span.trace);
   return brand(
     {
       traceId: ctx.toTraceIdHex(),

@@ -96,7 +96,7 @@ export class OtelSpan implements OtelSpanApi {
   /** Add a link to another span context. */
   addLink(link: Link): this {
     if (this.ddSpan.finished) return this;
-    // eslint-disable-next-line prefer-rest-params
+     
     const wire = toWireLink(link, arguments[1]);
     if (wire !== undefined) writeLinks(this.ddSpan, [wire]);
     return this;

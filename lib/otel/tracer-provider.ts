@@ -50,6 +50,7 @@ export class TracerProvider implements OtelTracerProviderApi {
   readonly propagator: DdPropagator;
   private readonly tracers = new Map<string, OtelTracer>();
 
+  /** A provider backed by the Datadog tracer. */
   constructor(options: TracerProviderOptions = {}) {
     this.tracer = options.tracer ?? getTracer();
     this.propagator = new DdPropagator(this.tracer);

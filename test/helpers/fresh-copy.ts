@@ -20,7 +20,7 @@ export function freshCopy(dir: string, files: readonly string[]): unknown[] {
       delete require.cache[key];
     }
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const loaded = files.map((file) => require(join(base, file)) as unknown);
   for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
   for (const [key, mod] of saved) require.cache[key] = mod;

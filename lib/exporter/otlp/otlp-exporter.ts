@@ -213,7 +213,7 @@ export class OtlpExporter implements Exporter {
   private loadSerializer(): Serializer {
     if (this.serializer === undefined) {
       // Loaded at the first send: a process that never exports over OTLP never pays for it.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+       
       const transformer = require('@opentelemetry/otlp-transformer') as {
         ProtobufTraceSerializer: Serializer;
         JsonTraceSerializer: Serializer;

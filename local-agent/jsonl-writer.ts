@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
-import { warnOnce } from '../log';
+import { warnOnce } from '../lib/log';
 import { spanJson } from './api-json';
 import type { LocalSpan } from './span-model';
 

@@ -9,7 +9,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import { warnOnce } from '../log';
+import { warnOnce } from '../lib/log';
 
 /** Bounds of a {@link Forwarder}. */
 export interface ForwarderOptions {

@@ -29,7 +29,7 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** Where the `viewer/` folder is, from `lib/local-agent/` (tsx) or `dist/lib/local-agent/` (built). */
 export function findViewerDir(): string | undefined {
-  for (const candidate of [path.resolve(__dirname, '../../viewer'), path.resolve(__dirname, '../../../viewer')]) {
+  for (const candidate of [path.resolve(__dirname, '../viewer'), path.resolve(__dirname, '../../viewer')]) {
     if (fs.existsSync(path.join(candidate, 'index.html'))) return candidate;
   }
   return undefined;

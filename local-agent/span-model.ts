@@ -3,7 +3,7 @@
  * limits applied on the way in so that no single span can hold an unbounded amount of memory.
  * @packageDocumentation
  */
-import type { EncodableSpan } from '../types';
+import type { EncodableSpan } from '../lib/types';
 
 /**
  * A received span, normalized: the agent's v0.4 span fields, the very shape the tracer's encoders send

@@ -7,8 +7,8 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorOnce } from '../log';
-import { TRACER_VERSION } from '../version';
+import { errorOnce } from '../lib/log';
+import { TRACER_VERSION } from '../lib/version';
 import { detailJson, parseTraceId, summaryJson } from './api-json';
 import { Forwarder, OTLP_TRACES_PATH } from './forwarder';
 import { decodeOtlp, otlpFormat } from './otlp-intake';
