@@ -188,7 +188,6 @@ function hasModuleSyntax(file: string): boolean {
 export function installEsmHooksIfNeeded(target: EsmHooksTarget, isMainThread: boolean): void {
   const setting = esmHooksSetting(process.env.DD_TRACE_ESM_HOOKS);
   if (setting === 'on') {
-     
     const installed = (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
     debug(`ESM loader ${installed ? 'installed' : 'not installed'}: DD_TRACE_ESM_HOOKS=true`);
     return;
@@ -212,7 +211,6 @@ export function installEsmHooksIfNeeded(target: EsmHooksTarget, isMainThread: bo
  */
 export function prepareEsmProcess(target: EsmHooksTarget, reason: string): void {
   if (target.instrumenter?.hasEsmOnlyHooks) {
-     
     const installed = (require('./esm-hooks') as typeof import('./esm-hooks')).installEsmHooks(target);
     debug(`ESM loader ${installed ? 'installed' : 'not installed'}: ${reason}, and an integration targets an ES-only package`);
     return;
@@ -260,7 +258,6 @@ type RegisterHooks = (hooks: {
  * removes itself once all were seen. Returns false where Node has no such hooks.
  */
 function patchBuiltinsOnResolve(names: readonly string[]): boolean {
-   
   const registerHooks = (require('node:module') as { registerHooks?: RegisterHooks }).registerHooks;
   if (typeof registerHooks !== 'function' || names.length === 0) return false;
   const pending = new Set(names);

@@ -47,7 +47,6 @@ function syncHooksSupported(): boolean {
   if (typeof (nodeModule as ModuleWithHooks).registerHooks !== 'function') return false;
   try {
     // An ES module: loaded with require() only on Node versions that have registerHooks (and require(esm)).
-     
     const { supportsSyncHooks } = require('import-in-the-middle/supports-sync-hooks.mjs') as { supportsSyncHooks(): boolean };
     return supportsSyncHooks();
   } catch {
@@ -63,7 +62,6 @@ function syncHooksSupported(): boolean {
 function registerLoader(include: Array<string | RegExp>): 'in-thread' | 'loader thread' {
   if (syncHooksSupported()) {
     try {
-       
       const { register } = require('import-in-the-middle/register-hooks.mjs') as { register(options: { include: Array<string | RegExp> }): void };
       register({ include });
       return 'in-thread';
@@ -89,7 +87,6 @@ export function installEsmHooks(target: EsmHooksTarget): boolean {
   try {
     const mode = registerLoader(loaderInclude(instrumenter));
     debug(mode === 'in-thread' ? 'ESM hooks run in-thread (module.registerHooks): no loader thread' : 'ESM hooks run in a loader thread (module.register)');
-     
     const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
     new Hook([...instrumenter.importNames], { internals: instrumenter.hasFileHooks }, (namespace, name, baseDir, format) =>
       instrumenter.onImport(namespace, name, baseDir ?? undefined, format),

@@ -343,7 +343,6 @@ export class Instrumenter {
   private supported(version: string | undefined, range: string): boolean {
     if (version === undefined) return false;
     // Loaded on the first versioned module only: the preload path must not pay for semver.
-     
     this.satisfies ??= require('semver/functions/satisfies') as (version: string, range: string) => boolean;
     try {
       return this.satisfies(version, range);

@@ -33,7 +33,6 @@ const silentLogger = (): (() => void) => {
 
 /** require-in-the-middle's exports, loaded as cheaply as possible. */
 export function loadRequireInTheMiddle(): RequireInTheMiddle {
-   
   if (process.env.DEBUG) return require('require-in-the-middle') as RequireInTheMiddle;
   try {
     const filename = require.resolve('require-in-the-middle');
@@ -51,6 +50,5 @@ export function loadRequireInTheMiddle(): RequireInTheMiddle {
   } catch {
     // Fall through to the ordinary load.
   }
-   
   return require('require-in-the-middle') as RequireInTheMiddle;
 }

@@ -27,7 +27,6 @@ export function otelWantedAtStart(env: Readonly<Record<string, string | undefine
 /** The adapter's hooks, given how to reach the process-wide tracer. */
 export function otelHooks(tracer: () => Tracer): { moduleHooks: ModuleHook[]; globalHooks: GlobalHook[] } {
   const patchApi: Patcher = (exports, kit) => {
-     
     (require('../lib/otel/auto-register') as typeof import('../lib/otel/auto-register')).onApiLoaded(tracer(), exports, kit.version);
     return undefined;
   };
@@ -38,7 +37,6 @@ export function otelHooks(tracer: () => Tracer): { moduleHooks: ModuleHook[]; gl
         integration: 'opentelemetry',
         load: () => () => {
           if (!otelWantedAtStart()) return;
-           
           (require('../lib/otel/auto-register') as typeof import('../lib/otel/auto-register')).enableOtelWhenConfigured(tracer());
         },
       },

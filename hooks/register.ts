@@ -79,7 +79,6 @@ export function start(): PreloadState {
     const built = peekTracer();
     // Only the switches the hooks decide with: the full configuration (package.json lookup, parsing and
     // warnings) is the tracer's to resolve, if this process ever builds one.
-     
     const config = built?.config ?? (require('../lib/config') as typeof import('../lib/config')).resolveSwitches();
     if (!config.enabled) {
       debug('DD_TRACE_ENABLED is false: no module is patched');
@@ -88,7 +87,6 @@ export function start(): PreloadState {
     state.enabled = true;
     // Required here rather than imported, so that a broken registry entry is caught below instead of
     // failing the app's start.
-     
     // The timer functions the tracer will use, taken now, before the app can stub or fake the globals.
     require('../lib/timers');
     const { moduleHooks, globalHooks } = require('../integrations/registry') as typeof import('../integrations/registry');
@@ -110,7 +108,6 @@ export function start(): PreloadState {
     warnAlreadyLoaded(instrumenter.importNames);
     if (instrumenter.requireNames.length > 0) {
       const { Hook } = (require('./load-ritm') as typeof import('./load-ritm')).loadRequireInTheMiddle();
-       
       // Internal files are named `module/file` in requireNames, which require-in-the-middle matches by
       // their full module name; so `internals` stays off and only the listed files reach the callback.
       new Hook([...instrumenter.requireNames], (exports, name, baseDir) => instrumenter.onRequire(exports, name, baseDir));
@@ -135,7 +132,6 @@ function peekTracer(): Tracer | undefined {
 }
 
 function buildTracer(): Tracer {
-   
   return (require('../lib/singleton') as typeof import('../lib/singleton')).getTracer();
 }
 
@@ -162,7 +158,6 @@ function threadKind(): 'main' | 'worker' | 'loader' {
   // thread included) replace process.chdir with a stub marked `disabled`; where it is the real one this is
   // the main thread, which spares loading worker_threads (and the streams it pulls in: ~10 ms on Node 24).
   if ((process.chdir as { disabled?: unknown }).disabled !== true && !stack.includes('node:internal/modules/esm/worker')) return 'main';
-   
   const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { isInternalThread?: boolean };
   if (threads.isMainThread) return 'main';
   if (typeof threads.isInternalThread === 'boolean') return threads.isInternalThread ? 'loader' : 'worker';

@@ -150,7 +150,6 @@ type Env = Readonly<Record<string, string | undefined>>;
 // builds the tracer never needs it.
 let processRuntimeId: string | undefined;
 function runtimeId(): string {
-   
   return (processRuntimeId ??= (require('node:crypto') as typeof import('node:crypto')).randomUUID());
 }
 
@@ -208,7 +207,6 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
   const needPackage = !firstDefined(options.service, env.DD_SERVICE, env.OTEL_SERVICE_NAME, otelAttrs['service.name']) ||
     !firstDefined(options.version, env.DD_VERSION, otelAttrs['service.version']);
   // Loaded here, not at the top: the preloader reads only resolveSwitches() and must not pay for it.
-   
   const app: AppPackage = needPackage ? (require('./package-info') as typeof import('./package-info')).findAppPackage() : { name: undefined, version: undefined };
 
   const service =

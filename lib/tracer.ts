@@ -420,13 +420,11 @@ export class Tracer {
   private createExporter(): Exporter {
     if (this.config.exporter === 'console') {
       // Prints each trace as it is exported: nothing buffered, so no exit flush and no msgpack/HTTP code.
-       
       const { ConsoleExporter } = require('./exporter/console-exporter') as typeof import('./exporter/console-exporter');
       return new ConsoleExporter();
     }
     if (this.config.exporter === 'otlp') return this.withExitFlush(this.createOtlpExporter());
     // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
-     
     const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');
     const exporter = new AgentExporter({
       url: this.config.agentUrl,
@@ -439,9 +437,7 @@ export class Tracer {
 
   /** The OTLP exporter, configured from the `OTEL_EXPORTER_OTLP_*` variables (loaded only when chosen). */
   private createOtlpExporter(): Exporter {
-     
     const { OtlpExporter } = require('./exporter/otlp/otlp-exporter') as typeof import('./exporter/otlp/otlp-exporter');
-     
     const { resolveOtlpConfig } = require('./exporter/otlp/otlp-config') as typeof import('./exporter/otlp/otlp-config');
     return new OtlpExporter({
       ...resolveOtlpConfig(),
@@ -454,7 +450,6 @@ export class Tracer {
   private withExitFlush(exporter: Exporter): Exporter {
     if (!this.exitFlushInstalled) {
       this.exitFlushInstalled = true;
-       
       const { installExitFlush } = require('./exporter/exit-flush') as typeof import('./exporter/exit-flush');
       installExitFlush(() => this.flush(), {
         deadlineMs: () => this.config.exitFlushTimeoutMs,
@@ -466,7 +461,6 @@ export class Tracer {
 
   private sampler(): PrioritySampler {
     if (this.samplerInstance === undefined) {
-       
       const { PrioritySampler } = require('./sampler') as typeof import('./sampler');
       this.samplerInstance = new PrioritySampler({ sampleRate: this.config.sampleRate, rateLimit: this.config.rateLimit });
     }
@@ -475,7 +469,6 @@ export class Tracer {
 
   private propagator(): Propagator {
     if (this.propagatorInstance === undefined) {
-       
       const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
       this.propagatorInstance = new Propagator({
         inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], this.config.propagationStyleInjectVariable),

@@ -38,7 +38,6 @@ let requestType: ProtoType | undefined;
 function protobufRequest(): ProtoType {
   if (requestType === undefined) {
     // Loaded on the first protobuf request: an agent that never sees OTLP never loads protobufjs.
-     
     const protobuf = require('protobufjs') as typeof import('protobufjs');
     requestType = protobuf.Root.fromJSON(OTLP_TRACE_SCHEMA).lookupType('otlp.ExportTraceServiceRequest') as unknown as ProtoType;
   }

@@ -82,7 +82,6 @@ describe('console exporter (--print)', () => {
 describe('ddtrace-run --print (real process)', function () {
   this.timeout(30000);
   // Imported here so the unit tests above do not depend on the process helpers.
-   
   const { runApp, fixture, stopAllApps } = require('./helpers/run-app') as typeof import('./helpers/run-app');
   after(() => stopAllApps());
 

@@ -40,7 +40,6 @@ interface AppRun {
 
 /** Fail (not skip) when the database is down: every test here needs it. */
 async function assertPostgresReachable(): Promise<void> {
-   
   const { Client } = require('pg') as typeof import('pg');
   const client = new Client({ ...DB, connectionTimeoutMillis: 3000 });
   try {

@@ -78,7 +78,6 @@ for (const pkg of ['pg', 'pg8_0']) {
 
     before(async () => {
       pg = freshCopy(pkg).pg;
-       
       version = (require(`${pkg}/package.json`) as { version: string }).version;
       await assertReachable(pg);
       originalQuery = pg.Client.prototype.query;

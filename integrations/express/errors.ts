@@ -39,7 +39,6 @@ export function recordError(kit: Kit, state: RequestState, req: ExpressRequest, 
     } catch (e) {
       kit.fail(e);
     }
-     
     return Reflect.apply(original, this, arguments);
   };
   copyFunctionShape(writeHead, original);

@@ -66,7 +66,6 @@ function wrapNext(kit: Kit, state: RequestState, span: Span, parent: Span, origi
     } catch {
       // Finishing a span cannot fail in a way the app should see; routing continues regardless.
     }
-     
     return kit.apply(parent, original, this, arguments);
   };
 }

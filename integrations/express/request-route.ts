@@ -129,7 +129,6 @@ function enterMount(state: RequestState, req: ExpressRequest, prefix: string, or
   return function next(this: unknown): unknown {
     state.prefix = previousPrefix;
     state.base = previousBase;
-     
     return Reflect.apply(original, this, arguments);
   };
 }

@@ -38,7 +38,6 @@ function finalCallback(kit: Kit, state: RequestState, req: ExpressRequest, res: 
         kit.fail(e);
       }
     }
-     
     return Reflect.apply(out, this, arguments);
   };
 }
@@ -52,10 +51,8 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
     function use(this: unknown): unknown {
       const router = this as RouterLike;
       const before = stackLength(router);
-       
       const result = Reflect.apply(original, this, arguments);
       try {
-         
         recordUse(router, before, arguments);
       } catch (err) {
         kit.fail(err);
@@ -68,7 +65,6 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
     function route(this: unknown, path?: unknown): unknown {
       const router = this as RouterLike;
       const before = stackLength(router);
-       
       const result = Reflect.apply(original, this, arguments);
       try {
         recordRoute(router, before, path);
@@ -84,7 +80,6 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
       const span = webSpanOf(req) as SpanWithState | undefined;
       // Not traced, or a nested router / sub-app of a request the outermost router already took.
       if (span === undefined || span[STATE] !== undefined) {
-         
         return Reflect.apply(original, this, arguments);
       }
       const request = req as ExpressRequest;

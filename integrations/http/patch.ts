@@ -25,7 +25,6 @@ export const patchHttps: Patcher = (exports, kit) => {
   const https = exports as HttpsModule;
   // Required here, not at the top: when the preloader sees this require it runs the http patcher, which
   // needs this file fully loaded.
-   
   patchShared(require('node:http') as HttpModule, kit);
   patchServer(https.Server.prototype, kit);
   patchClientModule(https as unknown as ClientModule, kit, 'https:');
@@ -44,7 +43,6 @@ function patchShared(http: HttpModule, kit: Kit): void {
  */
 function syncEsmExports(): void {
   try {
-     
     (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
   } catch {
     // Older runtimes without it: ESM snapshots taken before the patch stay unpatched.

@@ -19,7 +19,6 @@ export function runIn<T>(frame: Frame | undefined, fn: () => T): T {
 /** A wrapper of `fn` that runs it in `frame`. */
 export function bindTo<F extends AnyFunction>(fn: F, frame: Frame | undefined): F {
   const bound = function (this: unknown): unknown {
-     
     const args = arguments;
     return storage.getStore() === frame ? Reflect.apply(fn, this, args) : storage.run(frame, () => Reflect.apply(fn, this, args));
   };
@@ -40,7 +39,6 @@ export function finishingCallback<F extends AnyFunction>(
   fail: (err: unknown) => void,
 ): F {
   const wrapped = function (this: unknown): unknown {
-     
     const args = arguments;
     if (!span.finished) {
       if (onResult !== undefined && (args[0] === null || args[0] === undefined)) {
@@ -135,7 +133,6 @@ export function bindEmitterTo(
   const binding: EmitterBinding = { frame, onEvent };
   Object.defineProperty(e, BOUND, { value: binding, enumerable: false, configurable: true });
   const wrapped = function (this: unknown, event: unknown): unknown {
-     
     const args = arguments;
     if (binding.onEvent !== undefined) {
       try {

@@ -89,7 +89,6 @@ export function loadAppApi(): ApiCopy | undefined {
     } catch {
       continue;
     }
-     
     const api = require(file) as unknown;
     if (!isApiModule(api)) continue;
     const version = versionOfFile(file);

@@ -96,7 +96,6 @@ export class OtelSpan implements OtelSpanApi {
   /** Add a link to another span context. */
   addLink(link: Link): this {
     if (this.ddSpan.finished) return this;
-     
     const wire = toWireLink(link, arguments[1]);
     if (wire !== undefined) writeLinks(this.ddSpan, [wire]);
     return this;

@@ -20,7 +20,6 @@ export function freshCopy(dir: string, files: readonly string[]): unknown[] {
       delete require.cache[key];
     }
   }
-   
   const loaded = files.map((file) => require(join(base, file)) as unknown);
   for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
   for (const [key, mod] of saved) require.cache[key] = mod;

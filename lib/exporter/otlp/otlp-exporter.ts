@@ -213,7 +213,6 @@ export class OtlpExporter implements Exporter {
   private loadSerializer(): Serializer {
     if (this.serializer === undefined) {
       // Loaded at the first send: a process that never exports over OTLP never pays for it.
-       
       const transformer = require('@opentelemetry/otlp-transformer') as {
         ProtobufTraceSerializer: Serializer;
         JsonTraceSerializer: Serializer;
