@@ -71,6 +71,11 @@ export interface TracerOptions {
   queryStringObfuscation?: string | RegExp;
   /** Tag the client's IP on server spans (`DD_TRACE_CLIENT_IP_ENABLED`, default false). */
   clientIpEnabled?: boolean;
+  /**
+   * Compute trace stats in the tracer when the agent takes them, and then drop unsampled traces before
+   * encoding when it allows (`DD_TRACE_STATS_COMPUTATION_ENABLED`, default true).
+   */
+  statsComputation?: boolean;
   /** The header the client IP is read from (`DD_TRACE_CLIENT_IP_HEADER`; default: x-forwarded-for, then the socket). */
   clientIpHeader?: string;
 }
@@ -127,6 +132,8 @@ export interface Config {
   readonly httpQueryObfuscation: RegExp | null | undefined;
   /** Tag `http.client_ip` on server spans. */
   readonly clientIp: boolean;
+  /** Client-side stats (when the agent's `/info` lists `/v0.6/stats`). */
+  readonly statsComputation: boolean;
   /** Header the client IP is read from (lower case), if set. */
   readonly clientIpHeader: string | undefined;
   /** Propagation styles, raw (parsed by the propagator). */
@@ -273,6 +280,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
     httpQueryString: options.httpQueryString ?? parseBool('DD_HTTP_SERVER_TAG_QUERY_STRING', env.DD_HTTP_SERVER_TAG_QUERY_STRING, true),
     httpQueryObfuscation: parseGlobalPattern('DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP', options.queryStringObfuscation ?? env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP),
+    statsComputation: options.statsComputation ?? parseBool('DD_TRACE_STATS_COMPUTATION_ENABLED', env.DD_TRACE_STATS_COMPUTATION_ENABLED, true),
     clientIp: options.clientIpEnabled ?? parseBool('DD_TRACE_CLIENT_IP_ENABLED', env.DD_TRACE_CLIENT_IP_ENABLED, false),
     clientIpHeader: (options.clientIpHeader ?? env.DD_TRACE_CLIENT_IP_HEADER)?.trim().toLowerCase() || undefined,
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),

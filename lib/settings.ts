@@ -55,6 +55,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'ignored resources', env: ['DD_TRACE_IGNORE_RESOURCES'], option: 'ignoreResources', show: (c) => c.ignoreResources.map(String).join(', ') || '(none)' },
   { name: 'propagation inject', env: ['DD_TRACE_PROPAGATION_STYLE_INJECT', 'DD_TRACE_PROPAGATION_STYLE'], show: (c) => c.propagationStyleInject ?? 'datadog,tracecontext' },
   { name: 'propagation extract', env: ['DD_TRACE_PROPAGATION_STYLE_EXTRACT', 'DD_TRACE_PROPAGATION_STYLE'], show: (c) => c.propagationStyleExtract ?? 'datadog,tracecontext' },
+  { name: 'trace stats in the tracer', env: ['DD_TRACE_STATS_COMPUTATION_ENABLED'], option: 'statsComputation', show: (c) => (c.statsComputation ? 'on when the agent takes them' : 'off') },
   { name: 'OpenTelemetry API', env: ['DD_TRACE_OTEL_ENABLED'], option: 'otel', show: (c) => onOff(c.otel) },
   { name: 'middleware spans', env: ['DD_TRACE_MIDDLEWARE_TRACING_ENABLED'], option: 'middlewareTracing', show: (c) => onOff(c.middlewareTracing) },
   { name: 'server query string', env: ['DD_HTTP_SERVER_TAG_QUERY_STRING'], option: 'httpQueryString', show: (c) => (c.httpQueryString ? 'kept, secrets redacted' : 'dropped') },

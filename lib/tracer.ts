@@ -426,13 +426,30 @@ export class Tracer {
     if (this.config.exporter === 'otlp') return this.withExitFlush(this.createOtlpExporter());
     // Loaded lazily: msgpackr and the HTTP writer cost start-up time a process with no spans should not pay.
     const { AgentExporter } = require('./exporter/agent-exporter') as typeof import('./exporter/agent-exporter');
+    const stats = this.config.statsComputation ? this.createStatsExporter() : undefined;
     const exporter = new AgentExporter({
       url: this.config.agentUrl,
       protocolVersion: this.config.protocolVersion,
       flushIntervalMs: this.config.flushIntervalMs,
       onRates: (rates) => this.sampler().updateRates(rates),
+      extraHeaders: stats === undefined ? undefined : () => stats.headers(),
     });
-    return this.withExitFlush(exporter);
+    if (stats === undefined) return this.withExitFlush(exporter);
+    stats.setInner(exporter);
+    return this.withExitFlush(stats);
+  }
+
+  /** Client-side stats in front of the agent exporter (they turn on only if the agent's `/info` lists them). */
+  private createStatsExporter(): import('./stats/stats-exporter').StatsExporter | undefined {
+    const { parseAgentUrl } = require('./exporter/agent-url') as typeof import('./exporter/agent-url');
+    const { address } = parseAgentUrl(this.config.agentUrl);
+    if (address === undefined) return undefined;
+    const { StatsExporter } = require('./stats/stats-exporter') as typeof import('./stats/stats-exporter');
+    return new StatsExporter({
+      address,
+      tracerVersion: TRACER_VERSION,
+      identity: { env: this.config.env ?? '', version: this.config.version ?? '', service: this.config.service, runtimeId: this.config.runtimeId, tracerVersion: TRACER_VERSION },
+    });
   }
 
   /** The OTLP exporter, configured from the `OTEL_EXPORTER_OTLP_*` variables (loaded only when chosen). */

@@ -40,6 +40,8 @@ export interface AgentExporterOptions {
   readonly maxAttempts?: number;
   /** Delay before the first retry in ms, doubled after each (default 100). */
   readonly retryDelayMs?: number;
+  /** Headers added to each trace payload, asked for when it is sent (client-side stats). */
+  readonly extraHeaders?: () => Record<string, string>;
 }
 
 /** Counters of what the exporter did with the traces it was given. */
@@ -92,6 +94,8 @@ export class AgentExporter implements Exporter {
   private failedTraces = 0;
 
   /** Create the exporter and start its (unref'd) flush timer. Never throws on a bad URL: it warns and drops. */
+  private readonly extraHeaders: (() => Record<string, string>) | undefined;
+
   constructor(options: AgentExporterOptions) {
     this.encoder = options.protocolVersion === '0.5' ? new V05Encoder() : new V04Encoder();
     const { address, problem } = parseAgentUrl(options.url);
@@ -99,6 +103,7 @@ export class AgentExporter implements Exporter {
     this.displayUrl = address?.display ?? options.url;
     if (problem) warnOnce(`agent-url:${options.url}`, `${problem}; traces will not be sent`);
     this.onRates = options.onRates;
+    this.extraHeaders = options.extraHeaders;
     this.maxBufferedBytes = Math.max(1024, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
     this.softLimit = Math.min(SOFT_LIMIT_BYTES, Math.floor(this.maxBufferedBytes / 2));
     this.policy = {
@@ -232,6 +237,7 @@ export class AgentExporter implements Exporter {
 
   private headers(payload: EncodedPayload): http.OutgoingHttpHeaders {
     return {
+      ...this.extraHeaders?.(),
       'Content-Type': 'application/msgpack',
       'Content-Length': String(payload.size),
       'X-Datadog-Trace-Count': String(payload.traceCount),

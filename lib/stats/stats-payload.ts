@@ -1,0 +1,60 @@
+/**
+ * The `ClientStatsPayload` the agent's `PUT /v0.6/stats` takes: msgpack maps keyed by the agent's Go field
+ * names, sketches as the standard DDSketch protobuf.
+ *
+ * @internal
+ */
+import { pack } from 'msgpackr';
+import type { Bucket } from './concentrator';
+import { BUCKET_NS } from './concentrator';
+
+/** Who sends the payload. */
+export interface PayloadIdentity {
+  readonly hostname: string;
+  readonly env: string;
+  readonly version: string;
+  readonly service: string;
+  readonly runtimeId: string;
+  readonly tracerVersion: string;
+}
+
+/** Encode closed buckets as one payload (`sequence` counts payloads, from 1). */
+export function encodeStatsPayload(buckets: readonly Bucket[], who: PayloadIdentity, sequence: number): Buffer {
+  return pack({
+    Hostname: who.hostname,
+    Env: who.env,
+    Version: who.version,
+    Stats: buckets.map((bucket) => ({
+      Start: bucket.start,
+      Duration: BUCKET_NS,
+      Stats: [...bucket.groups.values()].map((g) => ({
+        Service: g.service,
+        Name: g.name,
+        Resource: g.resource,
+        Type: g.type,
+        HTTPStatusCode: g.httpStatusCode,
+        Synthetics: g.synthetics,
+        Hits: g.hits,
+        Errors: g.errors,
+        Duration: g.duration,
+        TopLevelHits: g.topLevelHits,
+        OkSummary: Buffer.from(g.ok.toProto()),
+        ErrorSummary: Buffer.from(g.error.toProto()),
+        SpanKind: g.spanKind,
+        PeerTags: g.peerTags,
+        IsTraceRoot: g.isTraceRoot,
+        HTTPMethod: g.httpMethod,
+        HTTPEndpoint: g.httpEndpoint,
+        GRPCStatusCode: g.grpcStatusCode,
+      })),
+    })),
+    Lang: 'javascript',
+    TracerVersion: who.tracerVersion,
+    RuntimeID: who.runtimeId,
+    Sequence: sequence,
+    Service: who.service,
+    ContainerID: '',
+    GitCommitSha: '',
+    ImageTag: '',
+  });
+}
