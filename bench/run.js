@@ -7,7 +7,8 @@
 // Options: --quick, --rounds N, --duration S, --warmup S, --connections N, --steady-rate R,
 //          --steady-route users|hello, --sections web,startup,pipeline,memory,profile (default: all; profiles
 //          are taken for the web targets ours misses), --variants untraced,ours,ours-esm,dd-trace,otel,
-//          --out FILE (default bench/RESULTS.md; bench/results/quick.md with --quick; -node<N> before .md on
+//          --agent-like (the sink answers as a loaded Datadog Agent: ~10 traces/s kept, /v0.6/stats and
+//          client_drop_p0s advertised), --out FILE (default bench/RESULTS.md; bench/results/quick.md with --quick; -node<N> before .md on
 //          another Node), --node 22|24|PATH (the Node to benchmark on: 22 and 24 are npm test's pinned ones).
 // Needs Linux (/proc), python3 (start-up CPU times) and PostgreSQL on 127.0.0.1:5432 (trust auth, db test).
 // It is not part of `npm test`.
@@ -20,7 +21,7 @@ const BENCH = __dirname;
 const ROOT = path.resolve(BENCH, '..');
 
 function parseArgs(argv) {
-  const o = { quick: argv.includes('--quick') };
+  const o = { quick: argv.includes('--quick'), agentLike: argv.includes('--agent-like') };
   const value = (name) => {
     const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
     if (i < 0) return undefined;
@@ -195,7 +196,7 @@ async function main() {
   const started = Date.now();
   const res = { machine: machine(o), settings: o, notes: NOTES };
   res.errors = [];
-  const sink = await startSink();
+  const sink = await startSink({ agentLike: o.agentLike });
   // A section that fails (e.g. the tree is mid-change and a variant cannot start) is reported, not fatal.
   const section = async (name, fn) => {
     if (!o.sections.includes(name)) return;

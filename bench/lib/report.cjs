@@ -133,6 +133,7 @@ function machineSection(res) {
     `- Load average (1/5/15 min) at the start: ${m.loadStart}; at the end: ${m.loadEnd}. The machine may be shared (other`,
     '  processes, e.g. builds and test runs, compete for its 2 cores): ratios are taken within a round, and CPU time',
     '  per request is the figure least affected by that.',
+    `- Agent: ${res.settings && res.settings.agentLike ? 'agent-like sink (rate_by_service from a 10 traces/s priority sampler; /v0.6/stats and client_drop_p0s advertised)' : 'keep-everything sink (rate 1; no stats endpoint)'}`,
     `- Ours: ddtrace-run ${m.versions.ours} at commit ${m.commit}${m.dirty ? ' (working tree with uncommitted changes of other work in progress)' : ''}; trace encoder: ${m.encoder}`,
     `- Peers (installed in bench/ only): ${Object.entries(m.versions.peers)
       .map(([k, v]) => `${k} ${v}`)

@@ -17,10 +17,11 @@ function getJson(port, urlPath, method = 'GET') {
   });
 }
 
-/** Start a sink; `delayMs` makes it a slow agent. */
-async function startSink({ delayMs = 0 } = {}) {
+/** Start a sink; `delayMs` makes it a slow agent, `agentLike` one that samples as a loaded agent does. */
+async function startSink({ delayMs = 0, agentLike = false } = {}) {
   const args = [path.join(__dirname, 'sink.cjs')];
   if (delayMs > 0) args.push('--delay-ms', String(delayMs));
+  if (agentLike) args.push('--agent-like');
   const { child, match } = await startProcess(process.execPath, args, { env: cleanEnv(), ready: /sink (\d+)/ });
   const port = Number(match[1]);
   return {

@@ -8,17 +8,25 @@
 // GET /info, POST /v1/traces (OTLP/HTTP protobuf or JSON), GET /__stats (counters as JSON),
 // POST /__reset. Anything else (tracer telemetry and the like) is counted under "other" and answered 202.
 // --delay-ms holds every trace answer that long after the body was read: a slow (or hanging) agent.
+// --agent-like answers as a real Datadog Agent under load does: its /info lists /v0.6/stats and
+// client_drop_p0s, PUT /v0.6/stats is taken (and counted), and rate_by_service comes from the agent's
+// priority sampler (see agent-rates.cjs): about 10 traces/s kept, so most traces get priority 0.
 const http = require('node:http');
 const { countDatadog, countOtlp } = require('./wire-count.cjs');
+const { AgentRates } = require('./agent-rates.cjs');
 
 const delayIndex = process.argv.indexOf('--delay-ms');
 const delayMs = delayIndex > 0 ? Number(process.argv[delayIndex + 1]) : 0;
+const agentLike = process.argv.includes('--agent-like');
+const rates = agentLike ? new AgentRates() : undefined;
 
 function freshStats() {
   return {
     datadog: { bodies: 0, bytes: 0, traces: 0, spans: 0, undecodable: 0, paths: {} },
     otlp: { bodies: 0, bytes: 0, spans: 0, undecodable: 0 },
     info: 0,
+    clientStats: { bodies: 0, bytes: 0 },
+    droppedP0: { traces: 0, spans: 0 },
     other: { bodies: 0, bytes: 0, paths: {} },
   };
 }
@@ -26,8 +34,9 @@ let stats = freshStats();
 
 const INFO = JSON.stringify({
   version: 'bench-sink',
-  endpoints: ['/v0.4/traces', '/v0.5/traces'],
-  client_drop_p0s: false,
+  endpoints: agentLike ? ['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/info'] : ['/v0.4/traces', '/v0.5/traces'],
+  client_drop_p0s: agentLike,
+  config: { target_tps: 10 },
 });
 
 function answer(res, status, body, type = 'application/json') {
@@ -58,7 +67,17 @@ const server = http.createServer((req, res) => {
         } catch {
           s.undecodable++;
         }
-        answer(res, 200, '{"rate_by_service":{"service:,env:":1}}');
+        if (rates === undefined) {
+          answer(res, 200, '{"rate_by_service":{"service:,env:":1}}');
+        } else {
+          // Traces the tracer dropped before sending still count for the rate, as the agent counts them.
+          const droppedTraces = Number(req.headers['datadog-client-dropped-p0-traces']) || 0;
+          stats.droppedP0.traces += droppedTraces;
+          stats.droppedP0.spans += Number(req.headers['datadog-client-dropped-p0-spans']) || 0;
+          const sent = Number(req.headers['x-datadog-trace-count']) || 0;
+          rates.observe(sent + droppedTraces);
+          answer(res, 200, JSON.stringify({ rate_by_service: { 'service:,env:': rates.rate() } }));
+        }
       } else if (path === '/v1/traces') {
         const s = stats.otlp;
         s.bodies++;
@@ -71,6 +90,11 @@ const server = http.createServer((req, res) => {
         // An empty ExportTraceServiceResponse: no body in protobuf, {} in JSON.
         if (/json/i.test(req.headers['content-type'] || '')) answer(res, 200, '{}');
         else answer(res, 200, '', 'application/x-protobuf');
+      } else if (agentLike && path === '/v0.6/stats') {
+        stats.clientStats.bodies++;
+        stats.clientStats.bytes += body.length;
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('OK');
       } else if (path === '/info' && req.method === 'GET') {
         stats.info++;
         res.writeHead(200, { 'Content-Type': 'application/json' });
