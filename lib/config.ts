@@ -15,6 +15,7 @@ import {
   parseTags,
 } from './config-parse';
 import { warnOnce } from './log';
+import type { SamplingRule } from './sampling/rules';
 
 /** Options accepted by `tracer.init()`. Every one has an environment variable (see the README). */
 export interface TracerOptions {
@@ -55,6 +56,10 @@ export interface TracerOptions {
   rateLimit?: number;
   /** Service name per integration (`DD_SERVICE_MAPPING`). */
   serviceMapping?: Record<string, string>;
+  /** Trace sampling rules, first match wins (`DD_TRACE_SAMPLING_RULES`). */
+  samplingRules?: SamplingRule[];
+  /** Single-span sampling rules (`DD_SPAN_SAMPLING_RULES`, `DD_SPAN_SAMPLING_RULES_FILE`). */
+  spanSamplingRules?: SamplingRule[];
   /** Register as the OpenTelemetry API's global provider (`DD_TRACE_OTEL_ENABLED`). */
   otel?: boolean;
   /** Per-middleware spans in web frameworks (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED`). */
@@ -85,6 +90,10 @@ export interface Config {
   readonly ignoreResources: readonly RegExp[];
   readonly sampleRate: number | undefined;
   readonly rateLimit: number;
+  /** Validated trace sampling rules (`DD_TRACE_SAMPLING_RULES`), without the catch-all `sampleRate`. */
+  readonly samplingRules: readonly SamplingRule[];
+  /** Validated single-span sampling rules. */
+  readonly spanSamplingRules: readonly SamplingRule[];
   readonly serviceMapping: Readonly<Record<string, string>>;
   readonly otel: boolean;
   readonly middlewareTracing: boolean;
@@ -164,6 +173,12 @@ function tracingEnabled(env: Env): boolean {
   return env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() !== 'none';
 }
 
+// Loaded on first use: the preloader reads only resolveSwitches() and must not pay for the rule parser.
+function samplingSettings(): typeof import('./sampling/settings') {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require('./sampling/settings') as typeof import('./sampling/settings');
+}
+
 /** Resolve the configuration from options (which win) and the environment. */
 export function resolveConfig(options: TracerOptions = {}, env: Env = process.env): Config {
   const otelAttrs = otelResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
@@ -228,7 +243,9 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
       options.partialFlushMinSpans ?? parseInteger('DD_TRACE_PARTIAL_FLUSH_MIN_SPANS', env.DD_TRACE_PARTIAL_FLUSH_MIN_SPANS, 1000, 1, 1_000_000),
     protocolVersion,
     ignoreResources: parseRegexList('DD_TRACE_IGNORE_RESOURCES', options.ignoreResources ?? env.DD_TRACE_IGNORE_RESOURCES),
-    sampleRate: options.sampleRate ?? parseRate('DD_TRACE_SAMPLE_RATE', env.DD_TRACE_SAMPLE_RATE),
+    sampleRate: options.sampleRate ?? parseRate('DD_TRACE_SAMPLE_RATE', env.DD_TRACE_SAMPLE_RATE) ?? samplingSettings().otelSampleRate(env),
+    samplingRules: samplingSettings().traceRules(options.samplingRules, env),
+    spanSamplingRules: samplingSettings().spanRules(options.spanSamplingRules, env),
     rateLimit: options.rateLimit ?? parseInteger('DD_TRACE_RATE_LIMIT', env.DD_TRACE_RATE_LIMIT, 100, 0, 1_000_000),
     serviceMapping,
     otel: options.otel ?? parseBool('DD_TRACE_OTEL_ENABLED', env.DD_TRACE_OTEL_ENABLED, false),

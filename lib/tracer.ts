@@ -19,6 +19,7 @@ import { copyFunctionShape } from './function-shape';
 import { debug, errorOnce, setDebug } from './log';
 import { TRACER_VERSION } from './version';
 import type { PrioritySampler } from './sampler';
+import type { SpanSampler } from './sampling/span-sampler';
 import type { Propagator } from './propagation';
 import { parentFromReferences } from './opentracing/references';
 import { bindSpanTracer } from './span';
@@ -65,6 +66,7 @@ export class Tracer {
   private readonly processor: TraceProcessor;
   private exporterInstance: Exporter | undefined;
   private samplerInstance: PrioritySampler | undefined;
+  private spanSamplerInstance: SpanSampler | undefined;
   private propagatorInstance: Propagator | undefined;
   private readonly integrationOptions = new Map<string, IntegrationOptions>();
   // Integrations ask for their settings on every traced call: answered from here until use() or init().
@@ -81,6 +83,7 @@ export class Tracer {
       ignoreResources: () => this.config.ignoreResources,
       filters: this.filters,
       ensureSampled: (trace) => this.ensureSampled(trace),
+      spanSampler: () => this.spanSampler(),
       exporter: () => this.exporter(),
     });
     bindSpanTracer(this.processor, this);
@@ -101,6 +104,7 @@ export class Tracer {
       setDebug(this.config.debug);
       this.buildBaseTags();
       this.samplerInstance = undefined;
+      this.spanSamplerInstance = undefined;
       this.propagatorInstance = undefined;
       if (this.exporterInstance && (previousUrl !== this.config.agentUrl || previousProtocol !== this.config.protocolVersion || previousExporter !== this.config.exporter)) {
         const old = this.exporterInstance as Exporter & { stop?: () => void };
@@ -392,7 +396,7 @@ export class Tracer {
   ensureSampled(trace: Trace): void {
     if (trace.samplingPriority !== undefined) return;
     const root = trace.root;
-    const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '');
+    const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '', root);
     trace.setSampling(decision.priority, decision.mechanism, decision.metrics);
   }
 
@@ -458,9 +462,23 @@ export class Tracer {
     if (this.samplerInstance === undefined) {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { PrioritySampler } = require('./sampler') as typeof import('./sampler');
-      this.samplerInstance = new PrioritySampler({ sampleRate: this.config.sampleRate, rateLimit: this.config.rateLimit });
+      this.samplerInstance = new PrioritySampler({
+        sampleRate: this.config.sampleRate,
+        rateLimit: this.config.rateLimit,
+        rules: this.config.samplingRules,
+      });
     }
     return this.samplerInstance;
+  }
+
+  private spanSampler(): SpanSampler | undefined {
+    if (this.config.spanSamplingRules.length === 0) return undefined;
+    if (this.spanSamplerInstance === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { SpanSampler } = require('./sampling/span-sampler') as typeof import('./sampling/span-sampler');
+      this.spanSamplerInstance = new SpanSampler(this.config.spanSamplingRules);
+    }
+    return this.spanSamplerInstance;
   }
 
   private propagator(): Propagator {
