@@ -318,6 +318,23 @@ export class Tracer {
     return this.currentSpan()?.trace.root;
   }
 
+  /**
+   * Keep the active trace (user keep): the same as `span.keepTrace()` on the active span, or the
+   * `manual.keep` tag. Returns false when there is no active span. Never throws.
+   */
+  keepTrace(span: Span | undefined = this.currentSpan()): boolean {
+    if (!(span instanceof Span)) return false;
+    span.keepTrace();
+    return true;
+  }
+
+  /** Drop the active trace (user reject), as {@link keepTrace} keeps it. Returns false without an active span. */
+  dropTrace(span: Span | undefined = this.currentSpan()): boolean {
+    if (!(span instanceof Span)) return false;
+    span.dropTrace();
+    return true;
+  }
+
   /** Set tags on every span started from now on (e.g. `{ team: 'sandwich' }`). */
   setTags(tags: Tags): this {
     try {

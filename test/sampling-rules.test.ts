@@ -304,3 +304,32 @@ describe('sampling rules', () => {
     });
   });
 });
+
+describe('keeping and dropping a trace from code', () => {
+  it('tracer.keepTrace() keeps the active trace against a dropping rule, and the next injection says so', () => {
+    const { tracer, exporter } = captureTracer({ samplingRules: [{ sampleRate: 0 }] });
+    const before: Record<string, string> = {};
+    const after: Record<string, string> = {};
+    tracer.trace('checkout', () => {
+      tracer.trace('client', (span) => tracer.inject(span, 'http_headers', before));
+      assert.equal(tracer.keepTrace(), true);
+      tracer.trace('client2', (span) => tracer.inject(span, 'http_headers', after));
+    });
+    assert.equal(before['x-datadog-sampling-priority'], '-1');
+    assert.equal(after['x-datadog-sampling-priority'], '2');
+    assert.match(after['x-datadog-tags'], /_dd\.p\.dm=-4/);
+    assert.match(after.traceparent, /-01$/);
+    for (const span of exporter.spans()) assert.equal(span.metrics._sampling_priority_v1, 2);
+  });
+
+  it('span.dropTrace() drops it; tracer.dropTrace() without an active span does nothing', () => {
+    const { tracer, exporter } = captureTracer({ sampleRate: 1 });
+    assert.equal(tracer.dropTrace(), false);
+    tracer.trace('job', (span) => {
+      span.dropTrace();
+    });
+    const job = exporter.one('job');
+    assert.equal(job.metrics._sampling_priority_v1, -1);
+    assert.equal(job.meta['_dd.p.dm'], undefined);
+  });
+});
