@@ -111,6 +111,16 @@ export interface Config {
   /** The variables the two style lists came from, so a warning names the one the user set. */
   readonly propagationStyleInjectVariable: string;
   readonly propagationStyleExtractVariable: string;
+  /** Stop extraction at the first style that yields a context (`DD_TRACE_PROPAGATION_EXTRACT_FIRST`). */
+  readonly propagationExtractFirst: boolean;
+  /** What an incoming context does (`DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT`: continue, restart, ignore). */
+  readonly propagationBehaviorExtract: 'continue' | 'restart' | 'ignore';
+  /** Most W3C baggage items read or written (`DD_TRACE_BAGGAGE_MAX_ITEMS`, default 64). */
+  readonly baggageMaxItems: number;
+  /** Most bytes of the `baggage` header read or written (`DD_TRACE_BAGGAGE_MAX_BYTES`, default 8192). */
+  readonly baggageMaxBytes: number;
+  /** Baggage keys copied onto the local root as `baggage.<key>` (`DD_TRACE_BAGGAGE_TAG_KEYS`; `*`: all). */
+  readonly baggageTagKeys: readonly string[];
   /** Unique id of this process for the `runtime-id` tag. */
   readonly runtimeId: string;
   /** The environment the config was read from (integrations read their own DD_TRACE_<NAME>_* vars). */
@@ -177,6 +187,21 @@ function tracingEnabled(env: Env): boolean {
 function samplingSettings(): typeof import('./sampling/settings') {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require('./sampling/settings') as typeof import('./sampling/settings');
+}
+
+/** The variable a propagation style list came from, so a warning names the one the user set. */
+function styleVariable(env: Env, specific: string): string {
+  if (env[specific]) return specific;
+  return env.DD_TRACE_PROPAGATION_STYLE || !env.OTEL_PROPAGATORS ? 'DD_TRACE_PROPAGATION_STYLE' : 'OTEL_PROPAGATORS';
+}
+
+/** `DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT`: continue (default), restart or ignore. */
+function extractBehavior(raw: string | undefined): 'continue' | 'restart' | 'ignore' {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return 'continue';
+  if (v === 'continue' || v === 'restart' || v === 'ignore') return v;
+  warnOnce('config:DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT', `DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT=${JSON.stringify(raw)} is not continue, restart or ignore; using continue`);
+  return 'continue';
 }
 
 /** Resolve the configuration from options (which win) and the environment. */
@@ -254,10 +279,17 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     disabledIntegrations: integrationFlags(env),
     isClientError: parseStatusRanges('DD_HTTP_CLIENT_ERROR_STATUSES', env.DD_HTTP_CLIENT_ERROR_STATUSES, '400-499'),
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
-    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',
-    propagationStyleExtractVariable: env.DD_TRACE_PROPAGATION_STYLE_EXTRACT ? 'DD_TRACE_PROPAGATION_STYLE_EXTRACT' : 'DD_TRACE_PROPAGATION_STYLE',
+    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE, env.OTEL_PROPAGATORS),
+    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE, env.OTEL_PROPAGATORS),
+    propagationStyleInjectVariable: styleVariable(env, 'DD_TRACE_PROPAGATION_STYLE_INJECT'),
+    propagationStyleExtractVariable: styleVariable(env, 'DD_TRACE_PROPAGATION_STYLE_EXTRACT'),
+    propagationExtractFirst: parseBool('DD_TRACE_PROPAGATION_EXTRACT_FIRST', env.DD_TRACE_PROPAGATION_EXTRACT_FIRST, false),
+    propagationBehaviorExtract: extractBehavior(env.DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT),
+    baggageMaxItems: parseInteger('DD_TRACE_BAGGAGE_MAX_ITEMS', env.DD_TRACE_BAGGAGE_MAX_ITEMS, 64, 0, 10_000),
+    baggageMaxBytes: parseInteger('DD_TRACE_BAGGAGE_MAX_BYTES', env.DD_TRACE_BAGGAGE_MAX_BYTES, 8192, 0, 1_048_576),
+    baggageTagKeys: env.DD_TRACE_BAGGAGE_TAG_KEYS === undefined
+      ? ['user.id', 'session.id', 'account.id']
+      : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     get runtimeId(): string {
       return runtimeId();
     },

@@ -11,7 +11,9 @@ import { TraceProcessor, type TraceFilter } from './trace-processor';
 import { resolveConfig, type Config, type TracerOptions } from './config';
 import type { SpanOptions } from './span-options';
 import { storage, type Frame } from './scope';
-import { randomId64, newTraceIdHigh } from './ids';
+import { randomId64, newTraceIdHigh, toHex16 } from './ids';
+import type { WireLink } from './otel/links';
+import { PROPAGATION_ERROR_KEY } from './constants';
 import { epochMsToMonotonic } from './clock';
 import { TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
@@ -138,6 +140,7 @@ export class Tracer {
     let parentId = 0n;
     let parentService: string | undefined;
     let isRoot = false;
+    let extracted: PropagatedContext | undefined;
     if (parent instanceof Span) {
       trace = parent.trace;
       parentId = parent.spanId;
@@ -147,8 +150,13 @@ export class Tracer {
       parentId = parent.spanId;
       parentService = trace.root?.service;
     } else if (parent) {
-      trace = this.traceFromExtracted(parent);
-      parentId = parent.spanId;
+      extracted = parent;
+      // Trace id 0: the headers carried only baggage or links (or a restart), so a new trace starts.
+      if (parent.traceId === 0n && parent.traceIdHigh === '') trace = new Trace(randomId64(), newTraceIdHigh(), {}, this.processor, this.config.partialFlushMinSpans);
+      else {
+        trace = this.traceFromExtracted(parent);
+        parentId = parent.spanId;
+      }
       isRoot = true;
     } else {
       trace = new Trace(randomId64(), newTraceIdHigh(), {}, this.processor, this.config.partialFlushMinSpans);
@@ -173,6 +181,7 @@ export class Tracer {
     );
     if (isRoot || trace.root === undefined) trace.root = span;
     if (isRoot || service !== parentService) span.metrics[TOP_LEVEL_KEY] = 1;
+    if (extracted !== undefined) applyExtracted(span, extracted);
     if (options?.tags !== undefined) span.setTags(options.tags);
     return span;
   }
@@ -362,7 +371,9 @@ export class Tracer {
       if (format !== 'http_headers' && format !== 'text_map') return;
       const ctx = spanOrContext instanceof Span ? spanOrContext.context() : spanOrContext;
       if (ctx instanceof SpanContext) this.ensureSampled(ctx.trace);
-      this.propagator().inject(ctx, carrier);
+      const error = this.propagator().inject(ctx, carrier);
+      const root = ctx instanceof SpanContext ? ctx.trace.root : undefined;
+      if (error !== undefined && root !== undefined) root.meta[PROPAGATION_ERROR_KEY] = error;
     } catch (err) {
       errorOnce('inject failed', err);
     }
@@ -501,10 +512,15 @@ export class Tracer {
   private propagator(): Propagator {
     if (this.propagatorInstance === undefined) {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
+      const { Propagator, parsePropagationStyles, DEFAULT_STYLES } = require('./propagation') as typeof import('./propagation');
+      const c = this.config;
       this.propagatorInstance = new Propagator({
-        inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], this.config.propagationStyleInjectVariable),
-        extract: parsePropagationStyles(this.config.propagationStyleExtract, ['datadog', 'tracecontext'], this.config.propagationStyleExtractVariable),
+        inject: parsePropagationStyles(c.propagationStyleInject, DEFAULT_STYLES, c.propagationStyleInjectVariable),
+        extract: parsePropagationStyles(c.propagationStyleExtract, DEFAULT_STYLES, c.propagationStyleExtractVariable),
+        extractFirst: c.propagationExtractFirst,
+        behavior: c.propagationBehaviorExtract,
+        baggageLimits: { maxItems: c.baggageMaxItems, maxBytes: c.baggageMaxBytes },
+        baggageTagKeys: c.baggageTagKeys,
       });
     }
     return this.propagatorInstance;
@@ -540,6 +556,26 @@ export class Tracer {
     } else if (value !== null && value !== undefined) {
       this.baseMeta[key] = truncate(String(value));
     }
+  }
+}
+
+/** What a context read from headers brings to the local root besides ids: baggage, root tags, span links. */
+function applyExtracted(span: Span, ctx: PropagatedContext): void {
+  if (ctx.baggage !== undefined) span.trace.baggage = { ...ctx.baggage };
+  if (ctx.rootTags !== undefined) Object.assign(span.meta, ctx.rootTags);
+  if (ctx.links !== undefined && ctx.links.length > 0) {
+    const wire: WireLink[] = [];
+    for (const link of ctx.links) {
+      const c = link.context;
+      if (c.traceId === 0n || c.spanId === 0n) continue;
+      const one: WireLink = { trace_id: (c.traceIdHigh || '0000000000000000') + toHex16(c.traceId), span_id: toHex16(c.spanId), attributes: { ...link.attributes } };
+      if (c.tracestate) one.tracestate = c.tracestate;
+      if (c.samplingPriority !== undefined) one.flags = c.samplingPriority > 0 ? 1 : 0;
+      wire.push(one);
+    }
+    // Loaded only when headers disagreed or a restart linked the trace: most processes never need it.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    (require('./otel/links') as typeof import('./otel/links')).writeLinks(span, wire);
   }
 }
 

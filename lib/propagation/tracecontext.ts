@@ -140,6 +140,13 @@ export function extractTraceAndState(source: Carrier | HeaderReader): W3CTraceAn
   return { traceId: parsed.traceId, traceIdHigh: parsed.traceIdHigh, tracestate: othersOf(readTracestate(headers)) };
 }
 
+/** The `p:` of our `dd=` tracestate member (the last Datadog span, 16 hex), or null. @internal */
+export function lastParentId(headers: HeaderReader): string | null {
+  const split = readTracestate(headers);
+  const member = split?.dd === undefined ? undefined : decodeDatadogMember(split.dd);
+  return member?.lastParentId ?? null;
+}
+
 function readTracestate(headers: HeaderReader): SplitTracestate | null {
   const raw = headers.getList(TRACECONTEXT_HEADERS.tracestate);
   return raw === undefined || raw === '' ? null : splitTracestate(raw);
