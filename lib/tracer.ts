@@ -182,6 +182,7 @@ export class Tracer {
     if (isRoot || trace.root === undefined) trace.root = span;
     if (isRoot || service !== parentService) span.metrics[TOP_LEVEL_KEY] = 1;
     if (extracted !== undefined) applyExtracted(span, extracted);
+    else adoptContextBaggage(trace);
     if (options?.tags !== undefined) span.setTags(options.tags);
     return span;
   }
@@ -374,6 +375,18 @@ export class Tracer {
       const error = this.propagator().inject(ctx, carrier);
       const root = ctx instanceof SpanContext ? ctx.trace.root : undefined;
       if (error !== undefined && root !== undefined) root.meta[PROPAGATION_ERROR_KEY] = error;
+    } catch (err) {
+      errorOnce('inject failed', err);
+    }
+  }
+
+  /**
+   * Write only the `baggage` header for `items` (when the `baggage` style is configured), replacing one
+   * already in `carrier`. The OpenTelemetry propagator uses it for baggage set through that API. @internal
+   */
+  injectBaggage(items: Readonly<Record<string, string>>, carrier: Record<string, string>): void {
+    try {
+      this.propagator().injectBaggage(items, carrier);
     } catch (err) {
       errorOnce('inject failed', err);
     }
@@ -576,6 +589,22 @@ function applyExtracted(span: Span, ctx: PropagatedContext): void {
     // Loaded only when headers disagreed or a restart linked the trace: most processes never need it.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     (require('./otel/links') as typeof import('./otel/links')).writeLinks(span, wire);
+  }
+}
+
+const OTEL_BAGGAGE_KEY = Symbol.for('OpenTelemetry Baggage Key');
+
+/**
+ * Baggage an app set through the OpenTelemetry API lives in the active OpenTelemetry context, not on a span:
+ * a span started in that context takes it into its trace, so the requests the trace makes carry it.
+ */
+function adoptContextBaggage(trace: Trace): void {
+  const frame = storage.getStore() as { getValue?: (key: symbol) => unknown } | undefined;
+  if (frame === undefined || frame instanceof Span || typeof frame.getValue !== 'function') return;
+  const baggage = frame.getValue(OTEL_BAGGAGE_KEY) as { getAllEntries?: () => Array<[string, { value?: unknown }]> } | undefined;
+  if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function') return;
+  for (const [key, entry] of baggage.getAllEntries()) {
+    if (typeof key === 'string' && typeof entry?.value === 'string') (trace.baggage ??= {})[key] = entry.value;
   }
 }
 

@@ -75,6 +75,7 @@ export class Propagator {
   private readonly injectors: Injector[];
   private readonly extractStyles: Array<Exclude<PropagationStyle, 'baggage'>>;
   private readonly extractBaggage: boolean;
+  private readonly injectsBaggage: boolean;
   private readonly extractFirst: boolean;
   private readonly behavior: ExtractBehavior;
   private readonly limits: BaggageLimits;
@@ -92,6 +93,7 @@ export class Propagator {
       baggage: (ctx, carrier) => injectBaggage(ctx.baggage, carrier, limits),
     };
     this.injectors = [...new Set(options.inject)].map((s) => injectors[s]);
+    this.injectsBaggage = options.inject.includes('baggage');
     const extract = [...new Set(options.extract)];
     this.extractStyles = extract.filter((s): s is Exclude<PropagationStyle, 'baggage'> => s !== 'baggage');
     this.extractBaggage = extract.includes('baggage');
@@ -115,6 +117,13 @@ export class Propagator {
       }
     }
     return error;
+  }
+
+  /** Write `items` as the `baggage` header when the `baggage` style is injected (replacing any there). */
+  injectBaggage(items: Readonly<Record<string, string>>, carrier: Record<string, string>): void {
+    if (!this.injectsBaggage) return;
+    delete carrier.baggage;
+    injectBaggage(items, carrier, this.limits);
   }
 
   /**
