@@ -29,4 +29,5 @@ export type { TracerProviderOptions, RegisterOptions } from './otel';
 export type { SpanOptions } from './span-options';
 export type { TracerOptions, Config } from './config';
 export type { TraceFilter } from './trace-processor';
-export type { TagValue, Tags, EventAttributes, PropagatedContext, Carrier, Exporter, EncodableSpan } from './types';
+export type { TagValue, Tags, EventAttributes, PropagatedContext, PropagatedLink, Carrier, Exporter, EncodableSpan } from './types';
+export type { SamplingRule } from './sampling/rules';
