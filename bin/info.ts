@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { resolveConfig } from '../lib/config';
+import { DEFAULT_STYLES, parsePropagationStyles } from '../lib/propagation/styles';
 import { TRACER_VERSION } from '../lib/version';
 import { integrationNames } from '../integrations/registry';
 import { probeAgent } from './agent-probe';
@@ -55,12 +56,20 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
     `protocol:       v${config.protocolVersion} traces`,
     `flush interval: ${config.flushIntervalMs} ms`,
     `sample rate:    ${config.sampleRate === undefined ? '(agent rates)' : config.sampleRate}`,
+    `sampling rules: ${config.samplingRules.length} trace, ${config.spanSamplingRules.length} single-span (invalid ones are reported above)`,
+    `propagation:    inject ${stylesText(config.propagationStyleInject, config.propagationStyleInjectVariable)}; ` +
+      `extract ${stylesText(config.propagationStyleExtract, config.propagationStyleExtractVariable)}` +
+      (config.propagationBehaviorExtract === 'continue' ? '' : ` (${config.propagationBehaviorExtract})`),
     `ESM hooks:      ${esmOff ? 'off (DD_TRACE_ESM_HOOKS=false)' : esmOn ? 'on (DD_TRACE_ESM_HOOKS=true)' : 'auto (added when the entry runs as an ES module; DD_TRACE_ESM_HOOKS=true|false overrides)'}`,
     `integrations:   enabled: ${enabled.join(', ') || '(none)'}`,
     `                disabled: ${disabled.join(', ') || '(none)'}`,
   );
   if (unknown.length > 0) lines.push(`                unknown names in the configuration (ignored): ${unknown.join(', ')}`);
   return lines;
+}
+
+function stylesText(raw: string | undefined, variable: string): string {
+  return parsePropagationStyles(raw, DEFAULT_STYLES, variable).join(',') || 'none';
 }
 
 if (require.main === module) {
