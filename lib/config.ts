@@ -121,6 +121,8 @@ export interface Config {
   readonly baggageMaxBytes: number;
   /** Baggage keys copied onto the local root as `baggage.<key>` (`DD_TRACE_BAGGAGE_TAG_KEYS`; `*`: all). */
   readonly baggageTagKeys: readonly string[];
+  /** Longest `x-datadog-tags` read or written (`DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`, default 512; 0: off). */
+  readonly xDatadogTagsMaxLength: number;
   /** Unique id of this process for the `runtime-id` tag. */
   readonly runtimeId: string;
   /** The environment the config was read from (integrations read their own DD_TRACE_<NAME>_* vars). */
@@ -287,6 +289,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     propagationBehaviorExtract: extractBehavior(env.DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT),
     baggageMaxItems: parseInteger('DD_TRACE_BAGGAGE_MAX_ITEMS', env.DD_TRACE_BAGGAGE_MAX_ITEMS, 64, 0, 10_000),
     baggageMaxBytes: parseInteger('DD_TRACE_BAGGAGE_MAX_BYTES', env.DD_TRACE_BAGGAGE_MAX_BYTES, 8192, 0, 1_048_576),
+    xDatadogTagsMaxLength: parseInteger('DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH', env.DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH, 512, 0, 8192),
     baggageTagKeys: env.DD_TRACE_BAGGAGE_TAG_KEYS === undefined
       ? ['user.id', 'session.id', 'account.id']
       : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),

@@ -534,6 +534,7 @@ export class Tracer {
         behavior: c.propagationBehaviorExtract,
         baggageLimits: { maxItems: c.baggageMaxItems, maxBytes: c.baggageMaxBytes },
         baggageTagKeys: c.baggageTagKeys,
+        maxTagsLength: c.xDatadogTagsMaxLength,
       });
     }
     return this.propagatorInstance;

@@ -152,7 +152,7 @@ describe('fuzzing user input (seeded)', function () {
       'DD_TRACE_PG_ENABLED', 'DD_TRACE_EXIT_FLUSH_TIMEOUT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_EXPORTER',
       'DD_TRACE_SAMPLING_RULES', 'DD_SPAN_SAMPLING_RULES', 'DD_SPAN_SAMPLING_RULES_FILE', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG',
       'OTEL_PROPAGATORS', 'DD_TRACE_PROPAGATION_EXTRACT_FIRST', 'DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT', 'DD_TRACE_BAGGAGE_MAX_ITEMS',
-      'DD_TRACE_BAGGAGE_MAX_BYTES', 'DD_TRACE_BAGGAGE_TAG_KEYS',
+      'DD_TRACE_BAGGAGE_MAX_BYTES', 'DD_TRACE_BAGGAGE_TAG_KEYS', 'DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH',
     ];
     const values = ['', ' ', '-1', '-99999999999999999999', '1e309', 'NaN', 'abc', '0x10', '😀', 'ä'.repeat(10000), '\u0000', ',,,', ':::', '=', '0.5', '2', 'true', '{"a":', '[', '(?<',
       '[{"sample_rate":2}]', '[{"service":"x*","sample_rate":0.5,"tags":{"a":"?"}}]', '[null,{"__proto__":{"x":1}}]', '{}', '/dev/null', 'restart', 'b3 single header,baggage'];

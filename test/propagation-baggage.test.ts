@@ -115,6 +115,26 @@ describe('propagation: baggage, conflicts, behaviours', () => {
       const good = p.extract({ 'x-datadog-trace-id': '1', 'x-datadog-parent-id': '2', 'x-datadog-tags': '_dd.p.dm=-4' });
       assert.equal(good?.rootTags, undefined);
     });
+
+    it('DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH moves the limit both ways; 0 turns tag propagation off', () => {
+      const headers = { 'x-datadog-trace-id': '1', 'x-datadog-parent-id': '2', 'x-datadog-tags': '_dd.p.dm=-4,_dd.p.usr.id=abcdef' };
+      const short = new Propagator({ inject: ['datadog'], extract: ['datadog'], maxTagsLength: 20 });
+      assert.deepEqual(short.extract(headers)?.rootTags, { '_dd.propagation_error': 'extract_max_size' });
+      const ctx = new Propagator({ inject: [], extract: ['datadog'] }).extract(headers);
+      assert.ok(ctx);
+      const out: Record<string, string> = {};
+      assert.equal(short.inject(ctx, out), 'inject_max_size');
+      assert.equal(out['x-datadog-tags'], undefined);
+      assert.equal(out['x-datadog-trace-id'], '1', 'the ids still go');
+      const off = new Propagator({ inject: ['datadog'], extract: ['datadog'], maxTagsLength: 0 });
+      const read = off.extract(headers);
+      assert.deepEqual(read?.propagatedTags, {});
+      assert.equal(read?.rootTags, undefined, 'turned off is not an error');
+      const none: Record<string, string> = {};
+      assert.equal(off.inject(ctx, none), undefined);
+      assert.equal(none['x-datadog-tags'], undefined);
+      assert.equal(resolveConfig({ service: 's' }, { DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH: '0' }).xDatadogTagsMaxLength, 0);
+    });
   });
 
   describe('through the tracer', () => {

@@ -39,7 +39,7 @@ const ORIGIN = /^[\x20-\x7e]+$/;
  * Write the Datadog headers. `_dd.p.tid` is taken from `ctx.traceIdHigh` (never from `propagatedTags`) so
  * the two cannot disagree; tags that would be unreadable on the other side are skipped.
  */
-export function inject(ctx: PropagatedContext, carrier: Record<string, string>): PropagationError | undefined {
+export function inject(ctx: PropagatedContext, carrier: Record<string, string>, maxTagsLength = MAX_TAGS_HEADER_LENGTH): PropagationError | undefined {
   carrier[DATADOG_HEADERS.traceId] = ctx.traceId.toString();
   carrier[DATADOG_HEADERS.parentId] = ctx.spanId.toString();
   if (ctx.samplingPriority !== undefined) {
@@ -48,8 +48,10 @@ export function inject(ctx: PropagatedContext, carrier: Record<string, string>):
   // Node throws on control characters in header values; a bad origin must not break the caller's request.
   if (ctx.origin && ORIGIN.test(ctx.origin)) carrier[DATADOG_HEADERS.origin] = ctx.origin;
   const { header: tags, skipped } = encodeTags(ctx);
-  if (tags.length > MAX_TAGS_HEADER_LENGTH) {
-    debug(() => `datadog inject: x-datadog-tags is ${tags.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); not sent`);
+  // 0 turns trace tag propagation off (DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH=0), as in Datadog's tracers.
+  if (maxTagsLength === 0) return undefined;
+  if (tags.length > maxTagsLength) {
+    debug(() => `datadog inject: x-datadog-tags is ${tags.length} chars (> ${maxTagsLength}); not sent`);
     return 'inject_max_size';
   }
   if (tags !== '') carrier[DATADOG_HEADERS.tags] = tags;
@@ -85,7 +87,7 @@ function encodeTags(ctx: PropagatedContext): { header: string; skipped: boolean 
  * missing or malformed; an unusable priority, origin or tags header only loses that piece.
  * A zero parent id is accepted when an origin is present: Synthetics starts traces that way.
  */
-export function extract(source: Carrier | HeaderReader): PropagatedContext | null {
+export function extract(source: Carrier | HeaderReader, maxTagsLength = MAX_TAGS_HEADER_LENGTH): PropagatedContext | null {
   const headers = toReader(source);
   const rawTrace = headers.get(DATADOG_HEADERS.traceId);
   if (rawTrace === undefined) return null;
@@ -110,7 +112,7 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
   }
   if (spanId === null) return null;
 
-  const { tags: propagatedTags, tid, error } = decodeTags(headers.get(DATADOG_HEADERS.tags));
+  const { tags: propagatedTags, tid, error } = decodeTags(headers.get(DATADOG_HEADERS.tags), maxTagsLength);
   let traceIdHigh = '';
   if (tid !== undefined) {
     if (isHex16Lower(tid)) traceIdHigh = normaliseHigh(tid);
@@ -169,11 +171,12 @@ export interface DecodedTags {
  * Keys other than `_dd.p.*` are ignored (they are not ours to propagate). `_dd.p.tid` is returned apart
  * because it becomes `traceIdHigh`, not a tag.
  */
-export function decodeTags(raw: string | undefined): DecodedTags {
+export function decodeTags(raw: string | undefined, maxLength = MAX_TAGS_HEADER_LENGTH): DecodedTags {
   const empty: DecodedTags = { tags: {}, tid: undefined };
   if (raw === undefined || raw === '') return empty;
-  if (raw.length > MAX_TAGS_HEADER_LENGTH) {
-    debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); dropped`);
+  if (maxLength === 0) return empty;
+  if (raw.length > maxLength) {
+    debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${maxLength}); dropped`);
     return { tags: {}, tid: undefined, error: 'extract_max_size' };
   }
   const tags: Record<string, string> = {};

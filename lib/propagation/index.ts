@@ -32,12 +32,6 @@ type Extractor = (headers: HeaderReader) => PropagatedContext | null;
 /** What to do with a context that came with a request (`DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT`). */
 export type ExtractBehavior = 'continue' | 'restart' | 'ignore';
 
-const EXTRACTORS: Readonly<Record<Exclude<PropagationStyle, 'baggage'>, Extractor>> = {
-  datadog: datadog.extract,
-  tracecontext: tracecontext.extract,
-  b3multi: b3.extractMulti,
-  b3: b3.extractSingle,
-};
 
 /** Options of {@link Propagator}. */
 export interface PropagatorOptions {
@@ -53,6 +47,8 @@ export interface PropagatorOptions {
   baggageLimits?: BaggageLimits;
   /** Baggage keys copied onto the local root as `baggage.<key>` (`*`: all). */
   baggageTagKeys?: readonly string[];
+  /** Longest `x-datadog-tags` read or written (`DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`, default 512; 0: none). */
+  maxTagsLength?: number;
 }
 
 const PARENT_ID_KEY = '_dd.parent_id';
@@ -73,7 +69,7 @@ export function isRootOnly(ctx: PropagatedContext): boolean {
 /** Injects and extracts {@link PropagatedContext} in the configured styles. Never throws. */
 export class Propagator {
   private readonly injectors: Injector[];
-  private readonly extractStyles: Array<Exclude<PropagationStyle, 'baggage'>>;
+  private readonly extractors: Array<[PropagationStyle, Extractor]>;
   private readonly extractBaggage: boolean;
   private readonly injectsBaggage: boolean;
   private readonly extractFirst: boolean;
@@ -85,8 +81,9 @@ export class Propagator {
   constructor(options: PropagatorOptions) {
     this.limits = options.baggageLimits ?? DEFAULT_BAGGAGE_LIMITS;
     const limits = this.limits;
+    const maxTags = options.maxTagsLength ?? datadog.MAX_TAGS_HEADER_LENGTH;
     const injectors: Record<PropagationStyle, Injector> = {
-      datadog: datadog.inject,
+      datadog: (ctx, carrier) => datadog.inject(ctx, carrier, maxTags),
       tracecontext: tracecontext.inject,
       b3multi: b3.injectMulti,
       b3: b3.injectSingle,
@@ -95,7 +92,13 @@ export class Propagator {
     this.injectors = [...new Set(options.inject)].map((s) => injectors[s]);
     this.injectsBaggage = options.inject.includes('baggage');
     const extract = [...new Set(options.extract)];
-    this.extractStyles = extract.filter((s): s is Exclude<PropagationStyle, 'baggage'> => s !== 'baggage');
+    const extractors: Record<Exclude<PropagationStyle, 'baggage'>, Extractor> = {
+      datadog: (headers) => datadog.extract(headers, maxTags),
+      tracecontext: tracecontext.extract,
+      b3multi: b3.extractMulti,
+      b3: b3.extractSingle,
+    };
+    this.extractors = extract.filter((s) => s !== 'baggage').map((s) => [s, extractors[s as Exclude<PropagationStyle, 'baggage'>]]);
     this.extractBaggage = extract.includes('baggage');
     this.extractFirst = options.extractFirst === true;
     this.behavior = options.behavior ?? 'continue';
@@ -136,8 +139,8 @@ export class Propagator {
     const headers = new HeaderReader(carrier);
     let ctx: PropagatedContext | null = null;
     let firstStyle = '';
-    for (const style of this.extractStyles) {
-      const got = safeCall(EXTRACTORS[style], headers);
+    for (const [style, extractor] of this.extractors) {
+      const got = safeCall(extractor, headers);
       if (got === null) continue;
       if (ctx === null) {
         ctx = got;
