@@ -14,7 +14,7 @@ export interface SamplingDecision {
   /** -1 user reject, 0 auto reject, 1 auto keep, 2 user keep. */
   priority: number;
   /**
-   * The `_dd.p.dm` value (`-0` default, `-1` agent rate, `-3` rule, `-4` manual). Datadog tracers only
+   * The `_dd.p.dm` value (`-0` default, `-1` agent rate, `-3` rule, `-4` manual, `-11`/`-12` remote rule). Datadog tracers only
    * propagate it for kept traces (priority > 0).
    */
   mechanism: string;
@@ -27,9 +27,9 @@ export const DEFAULT_RATE_LIMIT = 100;
 
 /** Options of {@link PrioritySampler}. */
 export interface PrioritySamplerOptions {
-  /** User sample rate (`DD_TRACE_SAMPLE_RATE`, 0..1). When set it overrides the agent's rates. */
+  /** User sample rate (`DD_TRACE_SAMPLE_RATE`, 0..1): the catch-all rule, after `rules`; it overrides the agent's rates. */
   sampleRate?: number;
-  /** Traces per second the user rule may keep (`DD_TRACE_RATE_LIMIT`, default 100). */
+  /** Traces per second the rules may keep together (`DD_TRACE_RATE_LIMIT`, default 100). */
   rateLimit?: number;
   /**
    * Trace sampling rules (`DD_TRACE_SAMPLING_RULES`), already validated; the first one matching the local

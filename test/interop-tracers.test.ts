@@ -6,6 +6,8 @@
  * span of the service before it; a sampling decision made upstream is kept downstream; baggage arrives.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
 import { fixture, runApp, ROOT, type AppHandle } from './helpers/run-app';
@@ -124,17 +126,25 @@ describe('interop: one trace across ddtrace-run, dd-trace and the OpenTelemetry 
     });
   }
 
-  it('a decision made upstream is kept downstream, whichever tracer made it', async () => {
-    const a = await start('ours', 'ours-a', agent, { DD_TRACE_SAMPLING_RULES: '[{"service":"ours-a","sample_rate":0}]' });
+  it('a decision made upstream is kept downstream, whichever tracer made it; single-span rules keep spans of a dropped trace', async () => {
+    // The dropped trace still keeps its client span, by a single-span rule read from a file.
+    const rulesFile = join(mkdtempSync(join(tmpdir(), 'span-rules-')), 'rules.json');
+    writeFileSync(rulesFile, '[{"name":"http.request","max_per_second":10}]');
+    const a = await start('ours', 'ours-a', agent, { DD_TRACE_SAMPLING_RULES: '[{"service":"ours-a","sample_rate":0}]', DD_SPAN_SAMPLING_RULES_FILE: rulesFile });
     const b = await start('dd-trace', 'ddtrace-b', agent);
     const c = await start('ours', 'ours-c', agent, { DD_TRACE_SAMPLE_RATE: '1' });
     apps.push(a.app, b.app, c.app);
     await callChain([a.url, b.url, c.url]);
     const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'ours-c' && s.name === 'web.request') &&
-      all.some((s) => s.service === 'ddtrace-b' && s.name === 'web.request') && all.some((s) => s.service === 'ours-a' && s.name === 'web.request'), 20_000);
+      all.some((s) => s.service === 'ddtrace-b' && s.name === 'web.request') && all.filter((s) => s.service === 'ours-a').length >= 2, 20_000);
     const aServer = byService(spans, 'ours-a', 'web.request');
     assert.equal(aServer.metrics._sampling_priority_v1, -1);
     assert.equal(aServer.metrics['_dd.rule_psr'], 0);
+    assert.equal(aServer.metrics['_dd.span_sampling.mechanism'], undefined);
+    const aClient = byService(spans, 'ours-a', 'http.request');
+    assert.equal(aClient.metrics['_dd.span_sampling.mechanism'], 8);
+    assert.equal(aClient.metrics['_dd.span_sampling.rule_rate'], 1);
+    assert.equal(aClient.metrics['_dd.span_sampling.max_per_second'], 10);
     assert.equal(byService(spans, 'ddtrace-b', 'web.request').metrics._sampling_priority_v1, -1, 'dd-trace kept our drop');
     const cServer = byService(spans, 'ours-c', 'web.request');
     assert.equal(cServer.metrics._sampling_priority_v1, -1, 'our own rule does not override the upstream decision');

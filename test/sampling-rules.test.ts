@@ -179,6 +179,17 @@ describe('sampling rules', () => {
       });
     }
 
+    for (const rate of [0.05, 0.3, 0.75]) {
+      it(`agent rate ${rate} keeps its fraction of 10,000 traces within 4 standard deviations`, () => {
+        const s = new PrioritySampler();
+        s.updateRates({ 'service:web,env:prod': rate });
+        const next = seededIds(BigInt(Math.round(rate * 7777)));
+        let kept = 0;
+        for (let i = 0; i < 10_000; i++) if (s.decide(next(), 'web', 'prod').priority > 0) kept++;
+        assertFraction(kept, 10_000, rate, `agent rate ${rate}`);
+      });
+    }
+
     it('two rules over one stream keep their own fractions', () => {
       const s = new PrioritySampler({ rules: [{ resource: 'GET /a', sampleRate: 0.2 }, { resource: 'GET /b', sampleRate: 0.7 }], rateLimit: -1 });
       const next = seededIds(42n);
