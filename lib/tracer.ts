@@ -345,6 +345,39 @@ export class Tracer {
     return true;
   }
 
+  /**
+   * Set a W3C baggage item on the active trace: it goes out in the `baggage` header of every request the
+   * trace makes from now on. Returns false when no span is active. (The names are dd-trace's.)
+   */
+  setBaggageItem(key: string, value: string): boolean {
+    const span = this.currentSpan();
+    if (span === undefined || typeof key !== 'string') return false;
+    span.setBaggageItem(key, value);
+    return true;
+  }
+
+  /** A baggage item of the active trace (from the incoming request or set here), or undefined. */
+  getBaggageItem(key: string): string | undefined {
+    return this.currentSpan()?.trace.baggage?.[key];
+  }
+
+  /** A copy of every baggage item of the active trace (empty without an active span). */
+  getAllBaggageItems(): Record<string, string> {
+    return { ...(this.currentSpan()?.trace.baggage ?? {}) };
+  }
+
+  /** Remove one baggage item from the active trace. */
+  removeBaggageItem(key: string): void {
+    const baggage = this.currentSpan()?.trace.baggage;
+    if (baggage !== undefined) delete baggage[key];
+  }
+
+  /** Remove every baggage item of the active trace. */
+  removeAllBaggageItems(): void {
+    const span = this.currentSpan();
+    if (span !== undefined) span.trace.baggage = undefined;
+  }
+
   /** Set tags on every span started from now on (e.g. `{ team: 'sandwich' }`). */
   setTags(tags: Tags): this {
     try {

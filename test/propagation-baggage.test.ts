@@ -156,6 +156,25 @@ describe('propagation: baggage, conflicts, behaviours', () => {
       assert.equal(server.meta['baggage.cart'], undefined);
     });
 
+    it('tracer-level helpers read and write the active trace\'s baggage', () => {
+      const { tracer } = captureTracer();
+      assert.equal(tracer.setBaggageItem('a', '1'), false, 'no active span');
+      assert.deepEqual(tracer.getAllBaggageItems(), {});
+      const out: Record<string, string> = {};
+      tracer.trace('job', (span) => {
+        assert.equal(tracer.setBaggageItem('tenant', 'acme'), true);
+        tracer.setBaggageItem('tmp', 'x');
+        assert.equal(tracer.getBaggageItem('tenant'), 'acme');
+        tracer.removeBaggageItem('tmp');
+        assert.deepEqual(tracer.getAllBaggageItems(), { tenant: 'acme' });
+        tracer.trace('client', (child) => tracer.inject(child, 'http_headers', out));
+        assert.equal(span.getBaggageItem('tenant'), 'acme');
+        tracer.removeAllBaggageItems();
+        assert.deepEqual(tracer.getAllBaggageItems(), {});
+      });
+      assert.equal(out.baggage, 'tenant=acme');
+    });
+
     it('baggage without trace headers starts a new trace that still carries it', () => {
       const { tracer, exporter } = captureTracer();
       const out: Record<string, string> = {};
