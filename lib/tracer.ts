@@ -13,9 +13,8 @@ import type { SpanOptions } from './span-options';
 import { storage, type Frame } from './scope';
 import { randomId64, newTraceIdHigh, toHex16 } from './ids';
 import type { WireLink } from './otel/links';
-import { PROPAGATION_ERROR_KEY } from './constants';
 import { epochMsToMonotonic } from './clock';
-import { TOP_LEVEL_KEY } from './constants';
+import { PROPAGATION_ERROR_KEY, TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
 import { copyFunctionShape } from './function-shape';
 import { debug, errorOnce, setDebug } from './log';
@@ -181,8 +180,15 @@ export class Tracer {
     );
     if (isRoot || trace.root === undefined) trace.root = span;
     if (isRoot || service !== parentService) span.metrics[TOP_LEVEL_KEY] = 1;
-    if (extracted !== undefined) applyExtracted(span, extracted);
-    else adoptContextBaggage(trace);
+    if (extracted === undefined) adoptContextBaggage(trace);
+    else {
+      try {
+        applyExtracted(span, extracted);
+      } catch (err) {
+        // A hand-made context with odd baggage or links: the span starts without them.
+        errorOnce('applying an extracted context failed', err);
+      }
+    }
     if (options?.tags !== undefined) span.setTags(options.tags);
     return span;
   }
@@ -635,10 +641,15 @@ const OTEL_BAGGAGE_KEY = Symbol.for('OpenTelemetry Baggage Key');
 function adoptContextBaggage(trace: Trace): void {
   const frame = storage.getStore() as { getValue?: (key: symbol) => unknown } | undefined;
   if (frame === undefined || frame instanceof Span || typeof frame.getValue !== 'function') return;
-  const baggage = frame.getValue(OTEL_BAGGAGE_KEY) as { getAllEntries?: () => Array<[string, { value?: unknown }]> } | undefined;
-  if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function') return;
-  for (const [key, entry] of baggage.getAllEntries()) {
-    if (typeof key === 'string' && typeof entry?.value === 'string') (trace.baggage ??= {})[key] = entry.value;
+  try {
+    const baggage = frame.getValue(OTEL_BAGGAGE_KEY) as { getAllEntries?: () => Array<[string, { value?: unknown }]> } | undefined;
+    if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function') return;
+    for (const [key, entry] of baggage.getAllEntries()) {
+      if (typeof key === 'string' && typeof entry?.value === 'string') (trace.baggage ??= {})[key] = entry.value;
+    }
+  } catch (err) {
+    // A baggage object from another implementation that throws: the span starts without it.
+    errorOnce('reading OpenTelemetry baggage failed', err);
   }
 }
 
