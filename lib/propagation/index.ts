@@ -140,6 +140,16 @@ export class Propagator {
     let ctx: PropagatedContext | null = null;
     let firstStyle = '';
     for (const [style, extractor] of this.extractors) {
+      if (ctx !== null && style === 'tracecontext') {
+        // The common case (our own services send both): a cheap read of the ids decides, and the full
+        // W3C decode is only needed for a span link to a different trace.
+        const w3c = safeCall(tracecontext.extractTraceAndState, headers);
+        if (w3c === null) continue;
+        if (sameTrace(ctx, w3c)) {
+          mergeW3C(ctx, w3c, headers);
+          continue;
+        }
+      }
       const got = safeCall(extractor, headers);
       if (got === null) continue;
       if (ctx === null) {
@@ -148,9 +158,7 @@ export class Propagator {
         if (this.extractFirst) break;
         continue;
       }
-      if (sameTrace(ctx, got)) {
-        if (style === 'tracecontext') mergeW3C(ctx, got, headers);
-      } else {
+      if (!sameTrace(ctx, got)) {
         debug(() => `propagation extract: ${style} names a different trace than ${firstStyle}; kept as a span link`);
         (ctx.links ??= []).push({ context: got, attributes: { reason: 'terminated_context', context_headers: style } });
       }
@@ -182,7 +190,7 @@ export class Propagator {
 }
 
 /** Same trace: same low half, and high halves that do not disagree (one side may not know it). */
-function sameTrace(a: PropagatedContext, b: PropagatedContext): boolean {
+function sameTrace(a: Pick<PropagatedContext, 'traceId' | 'traceIdHigh'>, b: Pick<PropagatedContext, 'traceId' | 'traceIdHigh'>): boolean {
   return a.traceId === b.traceId && (a.traceIdHigh === '' || b.traceIdHigh === '' || a.traceIdHigh === b.traceIdHigh);
 }
 
@@ -190,7 +198,7 @@ function sameTrace(a: PropagatedContext, b: PropagatedContext): boolean {
  * Enrich a context from another style with what only W3C carries: other vendors' `tracestate` members, the
  * high half of the trace id when missing, and the parent span when `traceparent` names a newer one.
  */
-function mergeW3C(ctx: PropagatedContext, w3c: PropagatedContext, headers: HeaderReader): void {
+function mergeW3C(ctx: PropagatedContext, w3c: tracecontext.W3CTraceAndState, headers: HeaderReader): void {
   if (ctx.traceIdHigh === '') ctx.traceIdHigh = w3c.traceIdHigh;
   if (ctx.tracestate === undefined) ctx.tracestate = w3c.tracestate;
   if (w3c.spanId !== ctx.spanId && w3c.spanId !== 0n) {
