@@ -165,6 +165,22 @@ describe('interop: one trace across ddtrace-run, dd-trace and the OpenTelemetry 
     assert.equal(eServer.meta['_dd.p.dm'], dServer.meta['_dd.p.dm'], 'the decision maker travels');
   });
 
+  it('a trace the OpenTelemetry SDK starts is continued by ours with its full 128-bit id', async () => {
+    const a = await start('otel', 'otel-hop', agent);
+    const b = await start('ours', 'ours-b', agent);
+    apps.push(a.app, b.app);
+    await callChain([a.url, b.url]);
+    const spans = await agent.waitForSpans((all) => all.some((s) => s.service === 'ours-b' && s.name === 'web.request'), 20_000);
+    await a.app.waitForOutput(/OTELSPAN .*"GET next"/, { stream: 'stdout', timeoutMs: 10_000 });
+    const client = a.app.stdout.split('\n').filter((l) => l.startsWith('OTELSPAN ')).map((l) => JSON.parse(l.slice(9)) as { name: string; traceId: string; spanId: string })
+      .find((x) => x.name === 'GET next');
+    assert.ok(client, a.app.stdout);
+    const server = byService(spans, 'ours-b', 'web.request');
+    assert.equal(server.meta['_dd.p.tid'] + hex16(server.trace_id), client.traceId);
+    assert.equal(hex16(server.parent_id), client.spanId);
+    assert.equal(server.metrics._sampling_priority_v1, 1, 'the sampled flag is kept');
+  });
+
   it('ours → OpenTelemetry SDK (W3C) → ours: one trace id, parentage and baggage', async () => {
     const a = await start('ours', 'ours-a', agent);
     const b = await start('otel', 'otel-hop', agent);
