@@ -181,6 +181,36 @@ describe('interop: one trace across ddtrace-run, dd-trace and the OpenTelemetry 
     assert.equal(server.metrics._sampling_priority_v1, 1, 'the sampled flag is kept');
   });
 
+  const SAMPLING_KEYS = ['_sampling_priority_v1', '_dd.rule_psr', '_dd.limit_psr', '_dd.agent_psr', '_dd.p.dm', '_dd.p.ksr',
+    '_dd.span_sampling.mechanism', '_dd.span_sampling.rule_rate', '_dd.span_sampling.max_per_second'];
+  const scenarios: Array<[string, Record<string, string>]> = [
+    ['a rule keeps', { DD_TRACE_SAMPLING_RULES: '[{"name":"web.request","sample_rate":1}]' }],
+    ['a rule drops, a span rule keeps the span', { DD_TRACE_SAMPLING_RULES: '[{"service":"same-*","sample_rate":0}]', DD_SPAN_SAMPLING_RULES: '[{"name":"web.*","max_per_second":5}]' }],
+    ['the catch-all rate', { DD_TRACE_SAMPLE_RATE: '1' }],
+  ];
+  for (const [what, env] of scenarios) {
+    it(`sampling tags are the ones dd-trace writes: ${what}`, async () => {
+      const tagsOf = async (family: Family): Promise<Record<string, string | number>> => {
+        const one = await start(family, 'same-svc', agent, env);
+        apps.push(one.app);
+        await callChain([one.url]);
+        const spans = await agent.waitForSpans((all) => all.some((x) => x.name === 'web.request'), 20_000);
+        const root = byService(spans, 'same-svc', 'web.request');
+        agent.reset();
+        const out: Record<string, string | number> = {};
+        for (const key of SAMPLING_KEYS) {
+          const value = root.meta[key] ?? root.metrics[key];
+          if (value !== undefined) out[key] = value;
+        }
+        return out;
+      };
+      const theirs = await tagsOf('dd-trace');
+      const ours = await tagsOf('ours');
+      assert.ok(Object.keys(theirs).length >= 3, JSON.stringify(theirs));
+      assert.deepEqual(ours, theirs);
+    });
+  }
+
   it('ours → OpenTelemetry SDK (W3C) → ours: one trace id, parentage and baggage', async () => {
     const a = await start('ours', 'ours-a', agent);
     const b = await start('otel', 'otel-hop', agent);
