@@ -42,9 +42,16 @@ export function knuthKeeps(id: bigint, r: KnuthRate): boolean {
  * `0.000001`). @internal
  */
 export function formatKnuthRate(rate: number): string {
+  // Every trace decided by the same rule or agent rate asks for the same text: remember the last one.
+  if (rate === lastRate) return lastText;
   const text = rate.toFixed(6);
   let end = text.length;
   while (end > 0 && text[end - 1] === '0') end--;
   if (text[end - 1] === '.') end--;
-  return text.slice(0, end);
+  lastRate = rate;
+  lastText = text.slice(0, end);
+  return lastText;
 }
+
+let lastRate = NaN;
+let lastText = '';
