@@ -37,6 +37,9 @@ export function knuthKeeps(id: bigint, r: KnuthRate): boolean {
   return ((id * KNUTH_FACTOR) & MASK_64) <= r.threshold;
 }
 
+let lastRate = NaN;
+let lastText = '';
+
 /**
  * A rate as Datadog tracers write it in `_dd.p.ksr`: at most six decimals, no trailing zeros (`0.5`, `1`,
  * `0.000001`). @internal
@@ -52,6 +55,3 @@ export function formatKnuthRate(rate: number): string {
   lastText = text.slice(0, end);
   return lastText;
 }
-
-let lastRate = NaN;
-let lastText = '';
