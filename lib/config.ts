@@ -16,6 +16,7 @@ import {
   parseTags,
 } from './config-parse';
 import { warnOnce } from './log';
+import type { SamplingRule } from './sampling/rules';
 
 /** Options accepted by `tracer.init()`. Every one has an environment variable (see the README). */
 export interface TracerOptions {
@@ -56,6 +57,10 @@ export interface TracerOptions {
   rateLimit?: number;
   /** Service name per integration (`DD_SERVICE_MAPPING`). */
   serviceMapping?: Record<string, string>;
+  /** Trace sampling rules, first match wins (`DD_TRACE_SAMPLING_RULES`). */
+  samplingRules?: SamplingRule[];
+  /** Single-span sampling rules (`DD_SPAN_SAMPLING_RULES`, `DD_SPAN_SAMPLING_RULES_FILE`). */
+  spanSamplingRules?: SamplingRule[];
   /** Register as the OpenTelemetry API's global provider (`DD_TRACE_OTEL_ENABLED`). */
   otel?: boolean;
   /** Per-middleware spans in web frameworks (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED`). */
@@ -112,6 +117,10 @@ export interface Config {
   readonly sampleRate: number | undefined;
   /** Traces per second the user sample rate keeps at most. */
   readonly rateLimit: number;
+  /** Validated trace sampling rules (`DD_TRACE_SAMPLING_RULES`), without the catch-all `sampleRate`. */
+  readonly samplingRules: readonly SamplingRule[];
+  /** Validated single-span sampling rules. */
+  readonly spanSamplingRules: readonly SamplingRule[];
   /** Service name per integration. */
   readonly serviceMapping: Readonly<Record<string, string>>;
   /** OpenTelemetry API bridge on. */
@@ -144,6 +153,18 @@ export interface Config {
   readonly propagationStyleInjectVariable: string;
   /** The variable the extraction styles came from. */
   readonly propagationStyleExtractVariable: string;
+  /** Stop extraction at the first style that yields a context (`DD_TRACE_PROPAGATION_EXTRACT_FIRST`). */
+  readonly propagationExtractFirst: boolean;
+  /** What an incoming context does (`DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT`: continue, restart, ignore). */
+  readonly propagationBehaviorExtract: 'continue' | 'restart' | 'ignore';
+  /** Most W3C baggage items read or written (`DD_TRACE_BAGGAGE_MAX_ITEMS`, default 64). */
+  readonly baggageMaxItems: number;
+  /** Most bytes of the `baggage` header read or written (`DD_TRACE_BAGGAGE_MAX_BYTES`, default 8192). */
+  readonly baggageMaxBytes: number;
+  /** Baggage keys copied onto the local root as `baggage.<key>` (`DD_TRACE_BAGGAGE_TAG_KEYS`; `*`: all). */
+  readonly baggageTagKeys: readonly string[];
+  /** Longest `x-datadog-tags` read or written (`DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`, default 512; 0: off). */
+  readonly xDatadogTagsMaxLength: number;
   /** Unique id of this process for the `runtime-id` tag. */
   readonly runtimeId: string;
   /** The environment the config was read from (integrations read their own DD_TRACE_<NAME>_* vars). */
@@ -204,6 +225,26 @@ export function resolveSwitches(env: Env = process.env): Pick<Config, 'enabled' 
 function tracingEnabled(env: Env): boolean {
   if (env.DD_TRACE_ENABLED !== undefined && env.DD_TRACE_ENABLED.trim() !== '') return parseBool('DD_TRACE_ENABLED', env.DD_TRACE_ENABLED, true);
   return env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() !== 'none';
+}
+
+// Loaded on first use: the preloader reads only resolveSwitches() and must not pay for the rule parser.
+function samplingSettings(): typeof import('./sampling/settings') {
+  return require('./sampling/settings') as typeof import('./sampling/settings');
+}
+
+/** The variable a propagation style list came from, so a warning names the one the user set. */
+function styleVariable(env: Env, specific: string): string {
+  if (env[specific]) return specific;
+  return env.DD_TRACE_PROPAGATION_STYLE || !env.OTEL_PROPAGATORS ? 'DD_TRACE_PROPAGATION_STYLE' : 'OTEL_PROPAGATORS';
+}
+
+/** `DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT`: continue (default), restart or ignore. */
+function extractBehavior(raw: string | undefined): 'continue' | 'restart' | 'ignore' {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return 'continue';
+  if (v === 'continue' || v === 'restart' || v === 'ignore') return v;
+  warnOnce('config:DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT', `DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT=${JSON.stringify(raw)} is not continue, restart or ignore; using continue`);
+  return 'continue';
 }
 
 /** Resolve the configuration from options (which win) and the environment. */
@@ -269,7 +310,9 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
       options.partialFlushMinSpans ?? parseInteger('DD_TRACE_PARTIAL_FLUSH_MIN_SPANS', env.DD_TRACE_PARTIAL_FLUSH_MIN_SPANS, 1000, 1, 1_000_000),
     protocolVersion,
     ignoreResources: parseRegexList('DD_TRACE_IGNORE_RESOURCES', options.ignoreResources ?? env.DD_TRACE_IGNORE_RESOURCES),
-    sampleRate: options.sampleRate ?? parseRate('DD_TRACE_SAMPLE_RATE', env.DD_TRACE_SAMPLE_RATE),
+    sampleRate: options.sampleRate ?? parseRate('DD_TRACE_SAMPLE_RATE', env.DD_TRACE_SAMPLE_RATE) ?? samplingSettings().otelSampleRate(env),
+    samplingRules: samplingSettings().traceRules(options.samplingRules, env),
+    spanSamplingRules: samplingSettings().spanRules(options.spanSamplingRules, env),
     rateLimit: options.rateLimit ?? parseInteger('DD_TRACE_RATE_LIMIT', env.DD_TRACE_RATE_LIMIT, 100, 0, 1_000_000),
     serviceMapping,
     otel: options.otel ?? parseBool('DD_TRACE_OTEL_ENABLED', env.DD_TRACE_OTEL_ENABLED, false),
@@ -283,10 +326,18 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     statsComputation: options.statsComputation ?? parseBool('DD_TRACE_STATS_COMPUTATION_ENABLED', env.DD_TRACE_STATS_COMPUTATION_ENABLED, true),
     clientIp: options.clientIpEnabled ?? parseBool('DD_TRACE_CLIENT_IP_ENABLED', env.DD_TRACE_CLIENT_IP_ENABLED, false),
     clientIpHeader: (options.clientIpHeader ?? env.DD_TRACE_CLIENT_IP_HEADER)?.trim().toLowerCase() || undefined,
-    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',
-    propagationStyleExtractVariable: env.DD_TRACE_PROPAGATION_STYLE_EXTRACT ? 'DD_TRACE_PROPAGATION_STYLE_EXTRACT' : 'DD_TRACE_PROPAGATION_STYLE',
+    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE, env.OTEL_PROPAGATORS),
+    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE, env.OTEL_PROPAGATORS),
+    propagationStyleInjectVariable: styleVariable(env, 'DD_TRACE_PROPAGATION_STYLE_INJECT'),
+    propagationStyleExtractVariable: styleVariable(env, 'DD_TRACE_PROPAGATION_STYLE_EXTRACT'),
+    propagationExtractFirst: parseBool('DD_TRACE_PROPAGATION_EXTRACT_FIRST', env.DD_TRACE_PROPAGATION_EXTRACT_FIRST, false),
+    propagationBehaviorExtract: extractBehavior(env.DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT),
+    baggageMaxItems: parseInteger('DD_TRACE_BAGGAGE_MAX_ITEMS', env.DD_TRACE_BAGGAGE_MAX_ITEMS, 64, 0, 10_000),
+    baggageMaxBytes: parseInteger('DD_TRACE_BAGGAGE_MAX_BYTES', env.DD_TRACE_BAGGAGE_MAX_BYTES, 8192, 0, 1_048_576),
+    xDatadogTagsMaxLength: parseInteger('DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH', env.DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH, 512, 0, 8192),
+    baggageTagKeys: env.DD_TRACE_BAGGAGE_TAG_KEYS === undefined
+      ? ['user.id', 'session.id', 'account.id']
+      : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     get runtimeId(): string {
       return runtimeId();
     },

@@ -29,5 +29,6 @@ export type { TracerProviderOptions, RegisterOptions } from './otel';
 export type { SpanOptions } from './span-options';
 export type { TracerOptions } from './config';
 export type { TraceFilter } from './trace-processor';
-export type { TagValue, Tags, EventAttributes, PropagatedContext, Carrier } from './types';
+export type { TagValue, Tags, EventAttributes, PropagatedContext, PropagatedLink, Carrier } from './types';
 export type { OpenTracingTracer, OpenTracingSpan, OpenTracingSpanOptions } from './opentracing/adapter';
+export type { SamplingRule } from './sampling/rules';

@@ -6,13 +6,15 @@
  */
 import { debug, warnOnce } from './log';
 import { RateLimiter, type Clock } from './rate-limiter';
+import { knuthKeeps, knuthRate, type KnuthRate } from './sampling/knuth';
+import { CompiledRule, findRule, type RuleSubject, type SamplingRule } from './sampling/rules';
 
 /** A sampling decision for one trace. */
 export interface SamplingDecision {
   /** -1 user reject, 0 auto reject, 1 auto keep, 2 user keep. */
   priority: number;
   /**
-   * The `_dd.p.dm` value (`-0` default, `-1` agent rate, `-3` rule, `-4` manual). Datadog tracers only
+   * The `_dd.p.dm` value (`-0` default, `-1` agent rate, `-3` rule, `-4` manual, `-11`/`-12` remote rule). Datadog tracers only
    * propagate it for kept traces (priority > 0).
    */
   mechanism: string;
@@ -25,49 +27,32 @@ export const DEFAULT_RATE_LIMIT = 100;
 
 /** Options of {@link PrioritySampler}. */
 export interface PrioritySamplerOptions {
-  /** User sample rate (`DD_TRACE_SAMPLE_RATE`, 0..1). When set it overrides the agent's rates. */
+  /** User sample rate (`DD_TRACE_SAMPLE_RATE`, 0..1): the catch-all rule, after `rules`; it overrides the agent's rates. */
   sampleRate?: number;
-  /** Traces per second the user rule may keep (`DD_TRACE_RATE_LIMIT`, default 100). */
+  /** Traces per second the rules may keep together (`DD_TRACE_RATE_LIMIT`, default 100). */
   rateLimit?: number;
+  /**
+   * Trace sampling rules (`DD_TRACE_SAMPLING_RULES`), already validated; the first one matching the local
+   * root decides. `sampleRate` is appended as the catch-all rule.
+   */
+  rules?: readonly SamplingRule[];
   /** Clock for the rate limiter (tests). */
   now?: Clock;
 }
 
-const KNUTH_FACTOR = 1111111111111111111n;
-const MASK_64 = 0xffffffffffffffffn;
-const TWO_POW_64 = 18446744073709551616;
 const DEFAULT_KEY = 'service:,env:';
 
-/** A rate with its precomputed BigInt threshold, so a decision costs one multiply and one compare. */
-interface Rate {
-  readonly rate: number;
-  readonly threshold: bigint;
-  /** The decision metrics for an agent rate, built once: decisions share them (nobody mutates them). */
+/** An agent rate with the decision metrics built once: decisions share them (nobody mutates them). */
+interface Rate extends KnuthRate {
   readonly agentMetrics: Readonly<Record<string, number>>;
 }
 
-/**
- * `floor(rate * (2^64 - 1))`, exactly: `rate * 2^64` is exact in floating point (a power-of-two scale),
- * and subtracting `rate` (< 1) lowers the floor by one exactly when the fractional part is below `rate`.
- */
-function thresholdFor(rate: number): bigint {
-  const scaled = rate * TWO_POW_64;
-  const whole = Math.floor(scaled);
-  return BigInt(whole) - (scaled - whole < rate ? 1n : 0n);
-}
-
 function makeRate(rate: number): Rate {
-  return { rate, threshold: rate > 0 && rate < 1 ? thresholdFor(rate) : 0n, agentMetrics: Object.freeze({ '_dd.agent_psr': rate }) };
+  return { ...knuthRate(rate), agentMetrics: Object.freeze({ '_dd.agent_psr': rate }) };
 }
 
 /** Before the agent answered: keep, decided by default (`-0`). Shared: decisions are read-only. */
 const DEFAULT_DECISION: SamplingDecision = Object.freeze({ priority: 1, mechanism: '-0', metrics: Object.freeze({}) });
-
-function keeps(traceIdLow: bigint, r: Rate): boolean {
-  if (r.rate >= 1) return true;
-  if (r.rate <= 0) return false;
-  return ((traceIdLow * KNUTH_FACTOR) & MASK_64) <= r.threshold;
-}
 
 /**
  * The deterministic keep test shared by all Datadog tracers:
@@ -76,11 +61,18 @@ function keeps(traceIdLow: bigint, r: Rate): boolean {
 export function sampledByRate(traceIdLow: bigint, rate: number): boolean {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
-  return keeps(traceIdLow, makeRate(rate));
+  return knuthKeeps(traceIdLow, knuthRate(rate));
 }
 
 function isRate(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= 1;
+}
+
+/** The decision maker of a rule by its provenance: remote rules have their own (`-11`, `-12`). */
+function ruleMechanism(rule: CompiledRule): string {
+  if (rule.rule.provenance === 'customer') return '-11';
+  if (rule.rule.provenance === 'dynamic') return '-12';
+  return '-3';
 }
 
 /**
@@ -88,8 +80,8 @@ function isRate(value: unknown): value is number {
  * agent's per service/env rates, else keep everything until the agent has answered.
  */
 export class PrioritySampler {
-  private readonly rule: Rate | undefined;
-  private readonly limiter: RateLimiter | undefined;
+  private readonly rules: CompiledRule[] = [];
+  private readonly limiter: RateLimiter;
   private agentRates = new Map<string, Rate>();
   // The last service/env looked up: nearly every trace of a process has the same pair, so the key string
   // and two map lookups are skipped per trace.
@@ -100,14 +92,18 @@ export class PrioritySampler {
   /** Create a sampler; an out-of-range `sampleRate` is ignored with a warning. */
   constructor(options: PrioritySamplerOptions = {}) {
     const { sampleRate, rateLimit = DEFAULT_RATE_LIMIT } = options;
+    for (const rule of options.rules ?? []) this.rules.push(new CompiledRule(rule, options.now));
     if (sampleRate !== undefined) {
-      if (isRate(sampleRate)) {
-        this.rule = makeRate(sampleRate);
-        this.limiter = new RateLimiter(rateLimit, options.now);
-      } else {
-        warnOnce('sampler:sample-rate', `sample rate ${String(sampleRate)} is not between 0 and 1; ignored`);
-      }
+      if (isRate(sampleRate)) this.rules.push(new CompiledRule({ sampleRate }, options.now));
+      else warnOnce('sampler:sample-rate', `sample rate ${String(sampleRate)} is not between 0 and 1; ignored`);
     }
+    // One limiter for every rule, as in Datadog's tracers: DD_TRACE_RATE_LIMIT caps what rules keep.
+    this.limiter = new RateLimiter(rateLimit, options.now);
+  }
+
+  /** Whether any trace sampling rule is configured (rules, or the catch-all sample rate). */
+  get hasRules(): boolean {
+    return this.rules.length > 0;
   }
 
   /**
@@ -125,9 +121,15 @@ export class PrioritySampler {
     this.lastService = undefined;
   }
 
-  /** Decide for a trace that starts here (no sampling priority was propagated to us). */
-  decide(traceIdLow: bigint, service: string, env: string): SamplingDecision {
-    if (this.rule !== undefined) return this.decideByRule(traceIdLow, this.rule);
+  /**
+   * Decide for a trace that starts here (no sampling priority was propagated to us). Rules are matched
+   * against `root` (the local root span) when given, else against the service alone.
+   */
+  decide(traceIdLow: bigint, service: string, env: string, root?: RuleSubject): SamplingDecision {
+    if (this.rules.length > 0) {
+      const rule = findRule(this.rules, root ?? { service, name: '', resource: '', meta: {}, metrics: {} });
+      if (rule !== undefined) return this.decideByRule(traceIdLow, rule);
+    }
     let agent: Rate | undefined;
     if (service === this.lastService && env === this.lastEnv) agent = this.lastRate;
     else {
@@ -137,18 +139,17 @@ export class PrioritySampler {
       this.lastRate = agent;
     }
     if (agent === undefined) return DEFAULT_DECISION;
-    return { priority: keeps(traceIdLow, agent) ? 1 : 0, mechanism: '-1', metrics: agent.agentMetrics };
+    return { priority: knuthKeeps(traceIdLow, agent) ? 1 : 0, mechanism: '-1', metrics: agent.agentMetrics };
   }
 
-  private decideByRule(traceIdLow: bigint, rule: Rate): SamplingDecision {
-    if (!keeps(traceIdLow, rule)) return { priority: -1, mechanism: '-3', metrics: { '_dd.rule_psr': rule.rate } };
-    const limiter = this.limiter as RateLimiter;
-    const allowed = limiter.tryTake();
-    return {
-      priority: allowed ? 2 : -1,
-      mechanism: '-3',
-      metrics: { '_dd.rule_psr': rule.rate, '_dd.limit_psr': limiter.effectiveRate() },
-    };
+  private decideByRule(traceIdLow: bigint, rule: CompiledRule): SamplingDecision {
+    const mechanism = ruleMechanism(rule);
+    const rate = rule.rate.rate;
+    // The limiter is only asked about traces the rule keeps, so `_dd.limit_psr` is the share of those it let
+    // through, which is what the backend needs to extrapolate.
+    if (!rule.samples(traceIdLow)) return { priority: -1, mechanism, metrics: { '_dd.rule_psr': rate } };
+    const allowed = this.limiter.tryTake();
+    return { priority: allowed ? 2 : -1, mechanism, metrics: { '_dd.rule_psr': rate, '_dd.limit_psr': this.limiter.effectiveRate() } };
   }
 }
 

@@ -6,6 +6,7 @@
  * @internal
  */
 import type { Config, TracerOptions } from './config';
+import { DEFAULT_STYLES, parsePropagationStyles } from './propagation/styles';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,8 +54,23 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'sample rate', env: ['DD_TRACE_SAMPLE_RATE'], option: 'sampleRate', show: (c) => (c.sampleRate === undefined ? '(agent rates)' : String(c.sampleRate)) },
   { name: 'rate limit', env: ['DD_TRACE_RATE_LIMIT'], option: 'rateLimit', show: (c) => `${c.rateLimit} traces/s` },
   { name: 'ignored resources', env: ['DD_TRACE_IGNORE_RESOURCES'], option: 'ignoreResources', show: (c) => c.ignoreResources.map(String).join(', ') || '(none)' },
-  { name: 'propagation inject', env: ['DD_TRACE_PROPAGATION_STYLE_INJECT', 'DD_TRACE_PROPAGATION_STYLE'], show: (c) => c.propagationStyleInject ?? 'datadog,tracecontext' },
-  { name: 'propagation extract', env: ['DD_TRACE_PROPAGATION_STYLE_EXTRACT', 'DD_TRACE_PROPAGATION_STYLE'], show: (c) => c.propagationStyleExtract ?? 'datadog,tracecontext' },
+  { name: 'sampling rules', env: ['DD_TRACE_SAMPLING_RULES'], option: 'samplingRules', show: (c) => `${c.samplingRules.length} trace rules` },
+  { name: 'span sampling rules', env: ['DD_SPAN_SAMPLING_RULES_FILE', 'DD_SPAN_SAMPLING_RULES'], show: (c) => `${c.spanSamplingRules.length} single-span rules` },
+  {
+    name: 'propagation inject',
+    env: ['DD_TRACE_PROPAGATION_STYLE_INJECT', 'DD_TRACE_PROPAGATION_STYLE', 'OTEL_PROPAGATORS'],
+    show: (c) => parsePropagationStyles(c.propagationStyleInject, DEFAULT_STYLES, c.propagationStyleInjectVariable).join(',') || 'none',
+  },
+  {
+    name: 'propagation extract',
+    env: ['DD_TRACE_PROPAGATION_STYLE_EXTRACT', 'DD_TRACE_PROPAGATION_STYLE', 'OTEL_PROPAGATORS'],
+    show: (c) =>
+      (parsePropagationStyles(c.propagationStyleExtract, DEFAULT_STYLES, c.propagationStyleExtractVariable).join(',') || 'none') +
+      (c.propagationBehaviorExtract === 'continue' ? '' : ` (${c.propagationBehaviorExtract})`),
+  },
+  { name: 'extract first only', env: ['DD_TRACE_PROPAGATION_EXTRACT_FIRST'], show: (c) => (c.propagationExtractFirst ? 'yes' : 'no') },
+  { name: 'baggage limits', env: ['DD_TRACE_BAGGAGE_MAX_ITEMS', 'DD_TRACE_BAGGAGE_MAX_BYTES'], show: (c) => `${c.baggageMaxItems} items, ${c.baggageMaxBytes} bytes` },
+  { name: 'baggage tag keys', env: ['DD_TRACE_BAGGAGE_TAG_KEYS'], show: (c) => c.baggageTagKeys.join(',') || '(none)' },
   { name: 'trace stats in the tracer', env: ['DD_TRACE_STATS_COMPUTATION_ENABLED'], option: 'statsComputation', show: (c) => (c.statsComputation ? 'on when the agent takes them' : 'off') },
   { name: 'OpenTelemetry API', env: ['DD_TRACE_OTEL_ENABLED'], option: 'otel', show: (c) => onOff(c.otel) },
   { name: 'middleware spans', env: ['DD_TRACE_MIDDLEWARE_TRACING_ENABLED'], option: 'middlewareTracing', show: (c) => onOff(c.middlewareTracing) },

@@ -38,6 +38,10 @@ export class SpanContext implements PropagatedContext {
   get propagatedTags(): Record<string, string> {
     return this.trace.propagatedTags;
   }
+  /** W3C baggage items of the trace (written by the `baggage` style). */
+  get baggage(): Record<string, string> | undefined {
+    return this.trace.baggage;
+  }
   /** Other vendors' tracestate members. */
   get tracestate(): string | undefined {
     return this.trace.tracestate;

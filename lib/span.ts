@@ -197,6 +197,22 @@ export class Span implements EncodableSpan, Frame, Disposable {
     return this.addEvent(typeof fields.event === 'string' ? fields.event : 'log', attrs, timestamp);
   }
 
+  /**
+   * Keep this span's whole trace (user keep, priority 2, decision maker `-4`), as the `manual.keep` tag
+   * does. The decision applies to the trace in this process and is sent with every later injection, so the
+   * services this request calls next keep their part too.
+   */
+  keepTrace(): this {
+    this.setManualSampling(true);
+    return this;
+  }
+
+  /** Drop this span's whole trace (user reject, priority -1), as the `manual.drop` tag does. */
+  dropTrace(): this {
+    this.setManualSampling(false);
+    return this;
+  }
+
   /** Set a baggage item (kept on the trace, OpenTracing semantics). */
   setBaggageItem(key: string, value: string): this {
     (this.trace.baggage ??= {})[key] = printable(value);

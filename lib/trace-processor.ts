@@ -8,6 +8,7 @@ import type { ChunkSink, Trace } from './trace';
 import type { Span } from './span';
 import { SAMPLING_PRIORITY_KEY, TRACE_ID_HIGH_KEY, ORIGIN_KEY } from './constants';
 import { errorOnce } from './log';
+import type { SpanSampler } from './sampling/span-sampler';
 
 /** A user trace filter: return false to drop the trace. */
 export type TraceFilter = (spans: readonly Span[]) => boolean;
@@ -20,6 +21,8 @@ export interface ProcessorHost {
   readonly filters: TraceFilter[];
   /** Decide the trace's sampling priority if not yet decided. */
   ensureSampled(trace: Trace): void;
+  /** The single-span sampler, when span sampling rules are configured. */
+  spanSampler(): SpanSampler | undefined;
   /** The exporter, or undefined when tracing is disabled. */
   exporter(): Exporter | undefined;
 }
@@ -46,6 +49,7 @@ export class TraceProcessor implements ChunkSink {
       const exporter = this.host.exporter();
       if (exporter === undefined) return;
       this.host.ensureSampled(trace);
+      this.host.spanSampler()?.sample(trace.samplingPriority, spans);
       decorate(trace, spans);
       exporter.export(spans);
     } catch (err) {

@@ -3,7 +3,8 @@
  * trace-wide state that propagation carries (sampling priority, origin, `_dd.p.*` tags, W3C tracestate).
  */
 import type { Span } from './span';
-import { DECISION_MAKER_KEY } from './constants';
+import { DECISION_MAKER_KEY, KNUTH_RATE_KEY } from './constants';
+import { formatKnuthRate } from './sampling/knuth';
 
 /** Where a trace sends its chunks once they are ready (the tracer's processor). */
 export interface ChunkSink {
@@ -54,6 +55,10 @@ export class Trace {
     this.samplingMetrics = metrics;
     if (priority > 0) this.propagatedTags[DECISION_MAKER_KEY] = mechanism;
     else delete this.propagatedTags[DECISION_MAKER_KEY];
+    // The rate a rule or the agent applied travels with the trace (`_dd.p.ksr`), so downstream services and
+    // the backend know the Knuth rate the decision used.
+    const rate = metrics?.['_dd.rule_psr'] ?? (mechanism === '-1' ? metrics?.['_dd.agent_psr'] : undefined);
+    if (rate !== undefined) this.propagatedTags[KNUTH_RATE_KEY] = formatKnuthRate(rate);
   }
 
   /** A span of this trace started. */

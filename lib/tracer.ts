@@ -12,14 +12,16 @@ import { TraceProcessor, type TraceFilter } from './trace-processor';
 import { resolveConfig, type Config, type TracerOptions } from './config';
 import type { SpanOptions } from './span-options';
 import { storage, type Frame } from './scope';
-import { randomId64, newTraceIdHigh } from './ids';
+import { randomId64, newTraceIdHigh, toHex16 } from './ids';
+import type { WireLink } from './otel/links';
 import { epochMsToMonotonic } from './clock';
-import { TOP_LEVEL_KEY } from './constants';
+import { PROPAGATION_ERROR_KEY, TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
 import { copyFunctionShape } from './function-shape';
 import { debug, errorOnce, setDebug } from './log';
 import { TRACER_VERSION } from './version';
 import type { PrioritySampler } from './sampler';
+import type { SpanSampler } from './sampling/span-sampler';
 import type { Propagator } from './propagation';
 
 /** Propagation formats of `inject`/`extract` (the OpenTracing names). */
@@ -65,6 +67,7 @@ export class Tracer {
   private readonly processor: TraceProcessor;
   private exporterInstance: Exporter | undefined;
   private samplerInstance: PrioritySampler | undefined;
+  private spanSamplerInstance: SpanSampler | undefined;
   private propagatorInstance: Propagator | undefined;
   private readonly integrationOptions = new Map<string, IntegrationOptions>();
   private openTracingAdapter: OpenTracingTracer | undefined;
@@ -83,6 +86,7 @@ export class Tracer {
       ignoreResources: () => this.config.ignoreResources,
       filters: this.filters,
       ensureSampled: (trace) => this.ensureSampled(trace),
+      spanSampler: () => this.spanSampler(),
       exporter: () => this.exporter(),
     });
   }
@@ -102,6 +106,7 @@ export class Tracer {
       setDebug(this.config.debug);
       this.buildBaseTags();
       this.samplerInstance = undefined;
+      this.spanSamplerInstance = undefined;
       this.propagatorInstance = undefined;
       if (this.exporterInstance && (previousUrl !== this.config.agentUrl || previousProtocol !== this.config.protocolVersion || previousExporter !== this.config.exporter)) {
         const old = this.exporterInstance as Exporter & { stop?: () => void };
@@ -135,6 +140,7 @@ export class Tracer {
     let parentId = 0n;
     let parentService: string | undefined;
     let isRoot = false;
+    let extracted: PropagatedContext | undefined;
     if (parent instanceof Span) {
       trace = parent.trace;
       parentId = parent.spanId;
@@ -144,8 +150,13 @@ export class Tracer {
       parentId = parent.spanId;
       parentService = trace.root?.service;
     } else if (parent) {
-      trace = this.traceFromExtracted(parent);
-      parentId = parent.spanId;
+      extracted = parent;
+      // Trace id 0: the headers carried only baggage or links (or a restart), so a new trace starts.
+      if (parent.traceId === 0n && parent.traceIdHigh === '') trace = new Trace(randomId64(), newTraceIdHigh(), {}, this.processor, this.config.partialFlushMinSpans);
+      else {
+        trace = this.traceFromExtracted(parent);
+        parentId = parent.spanId;
+      }
       isRoot = true;
     } else {
       trace = new Trace(randomId64(), newTraceIdHigh(), {}, this.processor, this.config.partialFlushMinSpans);
@@ -170,6 +181,15 @@ export class Tracer {
     );
     if (isRoot || trace.root === undefined) trace.root = span;
     if (isRoot || service !== parentService) span.metrics[TOP_LEVEL_KEY] = 1;
+    if (extracted === undefined) adoptContextBaggage(trace);
+    else {
+      try {
+        applyExtracted(span, extracted);
+      } catch (err) {
+        // A hand-made context with odd baggage or links: the span starts without them.
+        errorOnce('applying an extracted context failed', err);
+      }
+    }
     if (options?.tags !== undefined) span.setTags(options.tags);
     return span;
   }
@@ -316,6 +336,56 @@ export class Tracer {
     return this.currentSpan()?.trace.root;
   }
 
+  /**
+   * Keep the active trace (user keep): the same as `span.keepTrace()` on the active span, or the
+   * `manual.keep` tag. Returns false when there is no active span. Never throws.
+   */
+  keepTrace(span: Span | undefined = this.currentSpan()): boolean {
+    if (!(span instanceof Span)) return false;
+    span.keepTrace();
+    return true;
+  }
+
+  /** Drop the active trace (user reject), as {@link keepTrace} keeps it. Returns false without an active span. */
+  dropTrace(span: Span | undefined = this.currentSpan()): boolean {
+    if (!(span instanceof Span)) return false;
+    span.dropTrace();
+    return true;
+  }
+
+  /**
+   * Set a W3C baggage item on the active trace: it goes out in the `baggage` header of every request the
+   * trace makes from now on. Returns false when no span is active. (The names are dd-trace's.)
+   */
+  setBaggageItem(key: string, value: string): boolean {
+    const span = this.currentSpan();
+    if (span === undefined || typeof key !== 'string') return false;
+    span.setBaggageItem(key, value);
+    return true;
+  }
+
+  /** A baggage item of the active trace (from the incoming request or set here), or undefined. */
+  getBaggageItem(key: string): string | undefined {
+    return this.currentSpan()?.trace.baggage?.[key];
+  }
+
+  /** A copy of every baggage item of the active trace (empty without an active span). */
+  getAllBaggageItems(): Record<string, string> {
+    return { ...(this.currentSpan()?.trace.baggage ?? {}) };
+  }
+
+  /** Remove one baggage item from the active trace. */
+  removeBaggageItem(key: string): void {
+    const baggage = this.currentSpan()?.trace.baggage;
+    if (baggage !== undefined) delete baggage[key];
+  }
+
+  /** Remove every baggage item of the active trace. */
+  removeAllBaggageItems(): void {
+    const span = this.currentSpan();
+    if (span !== undefined) span.trace.baggage = undefined;
+  }
+
   /** Set tags on every span started from now on (e.g. `{ team: 'sandwich' }`). */
   setTags(tags: Tags): this {
     try {
@@ -343,7 +413,21 @@ export class Tracer {
       if (format !== 'http_headers' && format !== 'text_map') return;
       const ctx = spanOrContext instanceof Span ? spanOrContext.context() : spanOrContext;
       if (ctx instanceof SpanContext) this.ensureSampled(ctx.trace);
-      this.propagator().inject(ctx, carrier);
+      const error = this.propagator().inject(ctx, carrier);
+      const root = ctx instanceof SpanContext ? ctx.trace.root : undefined;
+      if (error !== undefined && root !== undefined) root.meta[PROPAGATION_ERROR_KEY] = error;
+    } catch (err) {
+      errorOnce('inject failed', err);
+    }
+  }
+
+  /**
+   * Write only the `baggage` header for `items` (when the `baggage` style is configured), replacing one
+   * already in `carrier`. The OpenTelemetry propagator uses it for baggage set through that API. @internal
+   */
+  injectBaggage(items: Readonly<Record<string, string>>, carrier: Record<string, string>): void {
+    try {
+      this.propagator().injectBaggage(items, carrier);
     } catch (err) {
       errorOnce('inject failed', err);
     }
@@ -402,7 +486,7 @@ export class Tracer {
   ensureSampled(trace: Trace): void {
     if (trace.samplingPriority !== undefined) return;
     const root = trace.root;
-    const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '');
+    const decision = this.sampler().decide(trace.traceId, root?.service ?? this.config.service, root?.meta.env ?? this.config.env ?? '', root);
     trace.setSampling(decision.priority, decision.mechanism, decision.metrics);
   }
 
@@ -479,17 +563,36 @@ export class Tracer {
   private sampler(): PrioritySampler {
     if (this.samplerInstance === undefined) {
       const { PrioritySampler } = require('./sampler') as typeof import('./sampler');
-      this.samplerInstance = new PrioritySampler({ sampleRate: this.config.sampleRate, rateLimit: this.config.rateLimit });
+      this.samplerInstance = new PrioritySampler({
+        sampleRate: this.config.sampleRate,
+        rateLimit: this.config.rateLimit,
+        rules: this.config.samplingRules,
+      });
     }
     return this.samplerInstance;
   }
 
+  private spanSampler(): SpanSampler | undefined {
+    if (this.config.spanSamplingRules.length === 0) return undefined;
+    if (this.spanSamplerInstance === undefined) {
+      const { SpanSampler } = require('./sampling/span-sampler') as typeof import('./sampling/span-sampler');
+      this.spanSamplerInstance = new SpanSampler(this.config.spanSamplingRules);
+    }
+    return this.spanSamplerInstance;
+  }
+
   private propagator(): Propagator {
     if (this.propagatorInstance === undefined) {
-      const { Propagator, parsePropagationStyles } = require('./propagation') as typeof import('./propagation');
+      const { Propagator, parsePropagationStyles, DEFAULT_STYLES } = require('./propagation') as typeof import('./propagation');
+      const c = this.config;
       this.propagatorInstance = new Propagator({
-        inject: parsePropagationStyles(this.config.propagationStyleInject, ['datadog', 'tracecontext'], this.config.propagationStyleInjectVariable),
-        extract: parsePropagationStyles(this.config.propagationStyleExtract, ['datadog', 'tracecontext'], this.config.propagationStyleExtractVariable),
+        inject: parsePropagationStyles(c.propagationStyleInject, DEFAULT_STYLES, c.propagationStyleInjectVariable),
+        extract: parsePropagationStyles(c.propagationStyleExtract, DEFAULT_STYLES, c.propagationStyleExtractVariable),
+        extractFirst: c.propagationExtractFirst,
+        behavior: c.propagationBehaviorExtract,
+        baggageLimits: { maxItems: c.baggageMaxItems, maxBytes: c.baggageMaxBytes },
+        baggageTagKeys: c.baggageTagKeys,
+        maxTagsLength: c.xDatadogTagsMaxLength,
       });
     }
     return this.propagatorInstance;
@@ -525,6 +628,46 @@ export class Tracer {
     } else if (value !== null && value !== undefined) {
       this.baseMeta[key] = truncate(String(value));
     }
+  }
+}
+
+/** What a context read from headers brings to the local root besides ids: baggage, root tags, span links. */
+function applyExtracted(span: Span, ctx: PropagatedContext): void {
+  if (ctx.baggage !== undefined) span.trace.baggage = { ...ctx.baggage };
+  if (ctx.rootTags !== undefined) Object.assign(span.meta, ctx.rootTags);
+  if (ctx.links !== undefined && ctx.links.length > 0) {
+    const wire: WireLink[] = [];
+    for (const link of ctx.links) {
+      const c = link.context;
+      if (c.traceId === 0n || c.spanId === 0n) continue;
+      const one: WireLink = { trace_id: (c.traceIdHigh || '0000000000000000') + toHex16(c.traceId), span_id: toHex16(c.spanId), attributes: { ...link.attributes } };
+      if (c.tracestate) one.tracestate = c.tracestate;
+      if (c.samplingPriority !== undefined) one.flags = c.samplingPriority > 0 ? 1 : 0;
+      wire.push(one);
+    }
+    // Loaded only when headers disagreed or a restart linked the trace: most processes never need it.
+    (require('./otel/links') as typeof import('./otel/links')).writeLinks(span, wire);
+  }
+}
+
+const OTEL_BAGGAGE_KEY = Symbol.for('OpenTelemetry Baggage Key');
+
+/**
+ * Baggage an app set through the OpenTelemetry API lives in the active OpenTelemetry context, not on a span:
+ * a span started in that context takes it into its trace, so the requests the trace makes carry it.
+ */
+function adoptContextBaggage(trace: Trace): void {
+  const frame = storage.getStore() as { getValue?: (key: symbol) => unknown } | undefined;
+  if (frame === undefined || frame instanceof Span || typeof frame.getValue !== 'function') return;
+  try {
+    const baggage = frame.getValue(OTEL_BAGGAGE_KEY) as { getAllEntries?: () => Array<[string, { value?: unknown }]> } | undefined;
+    if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function') return;
+    for (const [key, entry] of baggage.getAllEntries()) {
+      if (typeof key === 'string' && typeof entry?.value === 'string') (trace.baggage ??= {})[key] = entry.value;
+    }
+  } catch (err) {
+    // A baggage object from another implementation that throws: the span starts without it.
+    errorOnce('reading OpenTelemetry baggage failed', err);
   }
 }
 

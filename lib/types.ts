@@ -79,6 +79,26 @@ export interface PropagatedContext {
   propagatedTags: Record<string, string>;
   /** Other vendors' W3C tracestate members, kept in order after ours. */
   tracestate: string | undefined;
+  /** W3C baggage items (the `baggage` style); absent when there are none. */
+  baggage?: Record<string, string>;
+  /**
+   * Contexts the continued trace is linked to, not parented by: another style that named a different trace
+   * (`terminated_context`), or the incoming trace a restart left (`propagation_behavior_extract`).
+   */
+  links?: PropagatedLink[];
+  /**
+   * Tags for the local root span only (not propagated): `_dd.propagation_error`, `_dd.parent_id`, and the
+   * `baggage.*` items `DD_TRACE_BAGGAGE_TAG_KEYS` asks for.
+   */
+  rootTags?: Record<string, string>;
+}
+
+/** A span link made while reading headers. */
+export interface PropagatedLink {
+  /** The linked context. */
+  context: PropagatedContext;
+  /** Why the link exists (`reason`) and which style carried it (`context_headers`). */
+  attributes: Record<string, string>;
 }
 
 /** Carrier of propagation headers: an HTTP header object (lowercase keys) or a text map. */

@@ -11,6 +11,8 @@ import { V04Encoder } from '../lib/exporter/encode-v04';
 import { V05Encoder } from '../lib/exporter/encode-v05';
 import { decodeTracePayload } from './helpers/msgpack-decode';
 import { resolveConfig } from '../lib/config';
+import { PrioritySampler } from '../lib/sampler';
+import { SpanSampler } from '../lib/sampling/span-sampler';
 import { resetLogState, setLogSink } from '../lib/log';
 import type { EncodableSpan } from '../lib/types';
 
@@ -148,8 +150,12 @@ describe('fuzzing user input (seeded)', function () {
       'DD_HTTP_CLIENT_ERROR_STATUSES', 'DD_HTTP_SERVER_ERROR_STATUSES', 'DD_TRACE_PROPAGATION_STYLE',
       'DD_TRACE_PROPAGATION_STYLE_INJECT', 'DD_TRACE_PROPAGATION_STYLE_EXTRACT', 'DD_TRACE_DISABLED_INSTRUMENTATIONS',
       'DD_TRACE_PG_ENABLED', 'DD_TRACE_EXIT_FLUSH_TIMEOUT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_EXPORTER',
+      'DD_TRACE_SAMPLING_RULES', 'DD_SPAN_SAMPLING_RULES', 'DD_SPAN_SAMPLING_RULES_FILE', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG',
+      'OTEL_PROPAGATORS', 'DD_TRACE_PROPAGATION_EXTRACT_FIRST', 'DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT', 'DD_TRACE_BAGGAGE_MAX_ITEMS',
+      'DD_TRACE_BAGGAGE_MAX_BYTES', 'DD_TRACE_BAGGAGE_TAG_KEYS', 'DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH',
     ];
-    const values = ['', ' ', '-1', '-99999999999999999999', '1e309', 'NaN', 'abc', '0x10', '😀', 'ä'.repeat(10000), '\u0000', ',,,', ':::', '=', '0.5', '2', 'true', '{"a":', '[', '(?<'];
+    const values = ['', ' ', '-1', '-99999999999999999999', '1e309', 'NaN', 'abc', '0x10', '😀', 'ä'.repeat(10000), '\u0000', ',,,', ':::', '=', '0.5', '2', 'true', '{"a":', '[', '(?<',
+      '[{"sample_rate":2}]', '[{"service":"x*","sample_rate":0.5,"tags":{"a":"?"}}]', '[null,{"__proto__":{"x":1}}]', '{}', '/dev/null', 'restart', 'b3 single header,baggage'];
     for (let seed = 1; seed <= 2000; seed++) {
       const r = rng(seed);
       const env: Record<string, string> = {};
@@ -157,6 +163,10 @@ describe('fuzzing user input (seeded)', function () {
       try {
         const config = resolveConfig({}, env);
         assert.equal(typeof config.service, 'string');
+        // The rules that survived validation must build a sampler that decides.
+        const sampler = new PrioritySampler({ sampleRate: config.sampleRate, rateLimit: config.rateLimit, rules: config.samplingRules });
+        assert.ok([-1, 0, 1, 2].includes(sampler.decide(BigInt(seed), 'x', '').priority));
+        new SpanSampler(config.spanSamplingRules).sample(0, []);
         assert.ok(config.flushIntervalMs >= 0 && Number.isFinite(config.flushIntervalMs));
         assert.ok(config.exitFlushTimeoutMs >= 0 && config.exitFlushTimeoutMs <= 60_000);
       } catch (err) {

@@ -426,6 +426,37 @@ describe('OpenTelemetry API (in-process)', () => {
       assert.equal(api.propagation.extract(api.ROOT_CONTEXT, { nothing: 'here' }), api.ROOT_CONTEXT);
     });
 
+    it('W3C baggage: propagation.getBaggage reads what came in, setBaggage goes out', () => {
+      const ctx = api.propagation.extract(api.ROOT_CONTEXT, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', baggage: 'user.id=u1,cart=%F0%9F%9B%92' });
+      const bag = api.propagation.getBaggage(ctx);
+      assert.equal(bag?.getEntry('user.id')?.value, 'u1');
+      assert.equal(bag?.getEntry('cart')?.value, '🛒');
+      assert.equal(api.trace.getSpanContext(ctx)?.spanId, 'b7ad6b7169203331');
+
+      const only = api.propagation.extract(api.ROOT_CONTEXT, { baggage: 'k=v' });
+      assert.equal(api.trace.getSpanContext(only), undefined, 'baggage alone makes no remote parent');
+      assert.equal(api.propagation.getBaggage(only)?.getEntry('k')?.value, 'v');
+
+      const out: Record<string, string> = {};
+      const withMore = api.propagation.setBaggage(ctx, bag!.setEntry('step', { value: 'pay' }).removeEntry('cart'));
+      api.propagation.inject(withMore, out);
+      assert.equal(out.baggage, 'user.id=u1,step=pay');
+      assert.equal(out.traceparent?.slice(0, 35), '00-0af7651916cd43dd8448eb211c80319c');
+    });
+
+    it('baggage of a request traced natively shows in context.active(); baggage set through the API reaches native injection', () => {
+      const parent = tracer.extract('http_headers', { 'x-datadog-trace-id': '11', 'x-datadog-parent-id': '12', baggage: 'tenant=acme' });
+      tracer.trace('server', { childOf: parent ?? undefined }, () => {
+        assert.equal(api.propagation.getBaggage(api.context.active())?.getEntry('tenant')?.value, 'acme');
+      });
+      const bag = api.propagation.createBaggage({ 'session.id': { value: 's-7' } });
+      const headers: Record<string, string> = {};
+      api.context.with(api.propagation.setBaggage(api.context.active(), bag), () => {
+        tracer.trace('client', (span) => tracer.inject(span, 'http_headers', headers));
+      });
+      assert.equal(headers.baggage, 'session.id=s-7');
+    });
+
     it('a span context made elsewhere (wrapSpanContext) parents spans and is injected', () => {
       const foreign: api.SpanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true };
       const ctx = api.trace.setSpan(api.ROOT_CONTEXT, api.trace.wrapSpanContext(foreign));

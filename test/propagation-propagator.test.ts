@@ -46,7 +46,7 @@ describe('propagation: Propagator and styles', () => {
     }
   });
 
-  it('when ids agree, Datadog wins but W3C tracestate from other vendors is kept', () => {
+  it('when ids agree, Datadog wins but W3C tracestate from other vendors is kept and traceparent names the parent', () => {
     const p = new Propagator({ inject: [], extract: ['datadog', 'tracecontext'] });
     const got = p.extract({
       'x-datadog-trace-id': TRACE_LOW.toString(),
@@ -55,7 +55,9 @@ describe('propagation: Propagator and styles', () => {
       traceparent: `00-${TRACE_HIGH}a3ce929d0e0e4736-00f067aa0ba902b7-00`,
       tracestate: 'dd=s:0,congo=t61rcWkgMzE',
     });
-    assert.equal(got?.spanId, 5n);
+    // A W3C-only hop moved the trace on: its span is the parent; the last Datadog one goes in _dd.parent_id.
+    assert.equal(got?.spanId, 0x00f067aa0ba902b7n);
+    assert.deepEqual(got?.rootTags, { '_dd.parent_id': '0000000000000005' });
     assert.equal(got?.samplingPriority, 2);
     assert.equal(got?.tracestate, 'congo=t61rcWkgMzE');
     // The Datadog headers carried no _dd.p.tid; W3C fills in the high half of the same trace.
@@ -122,9 +124,9 @@ describe('propagation: Propagator and styles', () => {
   });
 
   describe('parsePropagationStyles', () => {
-    it('defaults to datadog,tracecontext', () => {
-      assert.deepEqual(parsePropagationStyles(undefined, DEFAULT_STYLES), ['datadog', 'tracecontext']);
-      assert.deepEqual(parsePropagationStyles('  ', DEFAULT_STYLES), ['datadog', 'tracecontext']);
+    it('defaults to datadog,tracecontext,baggage', () => {
+      assert.deepEqual(parsePropagationStyles(undefined, DEFAULT_STYLES), ['datadog', 'tracecontext', 'baggage']);
+      assert.deepEqual(parsePropagationStyles('  ', DEFAULT_STYLES), ['datadog', 'tracecontext', 'baggage']);
     });
 
     it('accepts any case, aliases, whitespace and drops duplicates', () => {
@@ -153,7 +155,9 @@ describe('propagation: Propagator and styles', () => {
 
   describe('stylesFromEnv', () => {
     it('uses the specific variables over the general one over the default', () => {
-      assert.deepEqual(stylesFromEnv({}), { inject: ['datadog', 'tracecontext'], extract: ['datadog', 'tracecontext'] });
+      assert.deepEqual(stylesFromEnv({}), { inject: ['datadog', 'tracecontext', 'baggage'], extract: ['datadog', 'tracecontext', 'baggage'] });
+      assert.deepEqual(stylesFromEnv({ OTEL_PROPAGATORS: 'tracecontext,baggage' }), { inject: ['tracecontext', 'baggage'], extract: ['tracecontext', 'baggage'] });
+      assert.deepEqual(stylesFromEnv({ OTEL_PROPAGATORS: 'b3', DD_TRACE_PROPAGATION_STYLE: 'datadog' }), { inject: ['datadog'], extract: ['datadog'] });
       assert.deepEqual(stylesFromEnv({ DD_TRACE_PROPAGATION_STYLE: 'b3multi' }), { inject: ['b3multi'], extract: ['b3multi'] });
       assert.deepEqual(
         stylesFromEnv({ DD_TRACE_PROPAGATION_STYLE: 'b3multi', DD_TRACE_PROPAGATION_STYLE_EXTRACT: 'tracecontext' }),

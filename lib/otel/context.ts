@@ -10,6 +10,7 @@ import type { Context } from '@opentelemetry/api';
 import type { Frame } from '../scope';
 import type { Span } from '../span';
 import { SPAN_KEY } from './keys';
+import { BAGGAGE_KEY, DdBaggage } from './baggage';
 import { ddSpanOf, otelSpanOf } from './span';
 
 /** Marks a key deleted in a context layered over another. */
@@ -50,7 +51,13 @@ export class DdContext implements Context, Frame {
     const own = this.values.get(key);
     if (own !== undefined || this.values.has(key)) return own === DELETED ? undefined : own;
     if (key === SPAN_KEY && this.viewed !== undefined) return otelSpanOf(this.viewed);
-    return this.base === undefined ? undefined : this.base.getValue(key);
+    const inherited = this.base === undefined ? undefined : this.base.getValue(key);
+    // With no baggage set through the API, the trace's own (from the incoming `baggage` header) shows.
+    if (key === BAGGAGE_KEY && inherited === undefined) {
+      const items = this.activeSpan?.trace.baggage;
+      return items === undefined ? undefined : DdBaggage.of(items);
+    }
+    return inherited;
   }
 
   /** A new context with `key` set to `value`. */

@@ -8,6 +8,7 @@ import type { Tracer } from '../tracer';
 import type { Carrier } from '../types';
 import { errorOnce } from '../log';
 import { OURS, SPAN_KEY } from './keys';
+import { BAGGAGE_KEY, DdBaggage, itemsOf } from './baggage';
 import { ddSpanOf, NonRecordingSpan } from './span';
 import { propagatedFrom, remoteSpanContext } from './span-context';
 
@@ -25,6 +26,7 @@ const FIELDS: readonly string[] = [
   'x-b3-sampled',
   'x-b3-flags',
   'b3',
+  'baggage',
 ];
 
 /** Injects and extracts trace context through the native tracer's propagation. Never throws. */
@@ -37,18 +39,20 @@ export class DdPropagator implements TextMapPropagator {
   /** Write the headers of the span in `context` (ours, or a remote/foreign context) into `carrier`. */
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
     try {
-      const value = context?.getValue(SPAN_KEY) as OtelSpanApi | undefined;
-      if (value === undefined || value === null || carrier === null || carrier === undefined) return;
+      if (context === null || context === undefined || carrier === null || carrier === undefined) return;
+      const value = context.getValue(SPAN_KEY) as OtelSpanApi | undefined;
       const headers: Record<string, string> = {};
-      const span = ddSpanOf(value);
+      const span = value === undefined || value === null ? undefined : ddSpanOf(value);
       if (span !== undefined) {
         this.tracer.inject(span, 'text_map', headers);
-      } else {
+      } else if (value !== undefined && value !== null) {
         const ctx = propagatedFrom(typeof value.spanContext === 'function' ? value.spanContext() : undefined);
-        if (ctx === null) return;
         // The tracer's inject takes any propagated context; its signature names the local kinds only.
-        this.tracer.inject(ctx as never, 'text_map', headers);
+        if (ctx !== null) this.tracer.inject(ctx as never, 'text_map', headers);
       }
+      // The context's baggage (set with propagation.setBaggage, or the trace's own) is what goes out.
+      const items = itemsOf(context.getValue(BAGGAGE_KEY));
+      if (items !== undefined) this.tracer.injectBaggage(items, headers);
       for (const key of Object.keys(headers)) setter.set(carrier, key, headers[key] as string);
     } catch (err) {
       errorOnce('otel propagation inject failed', err);
@@ -66,7 +70,11 @@ export class DdPropagator implements TextMapPropagator {
       }
       const extracted = this.tracer.extract('text_map', headers);
       if (extracted === null) return context;
-      return context.setValue(SPAN_KEY, new NonRecordingSpan(remoteSpanContext(extracted)));
+      let out = context;
+      if (extracted.baggage !== undefined) out = out.setValue(BAGGAGE_KEY, DdBaggage.of(extracted.baggage));
+      // Trace id 0: only baggage (or a restart) came in; there is no remote parent to continue.
+      if (extracted.traceId === 0n && extracted.traceIdHigh === '') return out;
+      return out.setValue(SPAN_KEY, new NonRecordingSpan(remoteSpanContext(extracted)));
     } catch (err) {
       errorOnce('otel propagation extract failed', err);
       return context;

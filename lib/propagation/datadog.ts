@@ -7,6 +7,7 @@ import { debug } from '../log';
 import type { Carrier, PropagatedContext } from '../types';
 import { HeaderReader, toReader } from './headers';
 import { isHex16Lower, normaliseHigh, parseDecimalU64 } from './ids';
+import { PROPAGATION_ERROR_KEY } from '../constants';
 
 /** Header names of the Datadog style. */
 export const DATADOG_HEADERS = {
@@ -38,7 +39,7 @@ const ORIGIN = /^[\x20-\x7e]+$/;
  * Write the Datadog headers. `_dd.p.tid` is taken from `ctx.traceIdHigh` (never from `propagatedTags`) so
  * the two cannot disagree; tags that would be unreadable on the other side are skipped.
  */
-export function inject(ctx: PropagatedContext, carrier: Record<string, string>): void {
+export function inject(ctx: PropagatedContext, carrier: Record<string, string>, maxTagsLength = MAX_TAGS_HEADER_LENGTH): PropagationError | undefined {
   carrier[DATADOG_HEADERS.traceId] = ctx.traceId.toString();
   carrier[DATADOG_HEADERS.parentId] = ctx.spanId.toString();
   if (ctx.samplingPriority !== undefined) {
@@ -46,16 +47,25 @@ export function inject(ctx: PropagatedContext, carrier: Record<string, string>):
   }
   // Node throws on control characters in header values; a bad origin must not break the caller's request.
   if (ctx.origin && ORIGIN.test(ctx.origin)) carrier[DATADOG_HEADERS.origin] = ctx.origin;
-  const tags = encodeTags(ctx);
-  if (tags === '') return;
-  if (tags.length > MAX_TAGS_HEADER_LENGTH) {
-    debug(() => `datadog inject: x-datadog-tags is ${tags.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); not sent`);
-    return;
+  const { header: tags, skipped } = encodeTags(ctx);
+  // 0 turns trace tag propagation off (DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH=0), as in Datadog's tracers.
+  if (maxTagsLength === 0) return undefined;
+  if (tags.length > maxTagsLength) {
+    debug(() => `datadog inject: x-datadog-tags is ${tags.length} chars (> ${maxTagsLength}); not sent`);
+    return 'inject_max_size';
   }
-  carrier[DATADOG_HEADERS.tags] = tags;
+  if (tags !== '') carrier[DATADOG_HEADERS.tags] = tags;
+  return skipped ? 'encoding_error' : undefined;
 }
 
-function encodeTags(ctx: PropagatedContext): string {
+/**
+ * What goes in `_dd.propagation_error` on the local root when `x-datadog-tags` could not be used, with the
+ * values Datadog's tracers write.
+ */
+export type PropagationError = 'extract_max_size' | 'decoding_error' | 'inject_max_size' | 'encoding_error';
+
+function encodeTags(ctx: PropagatedContext): { header: string; skipped: boolean } {
+  let skipped = false;
   let out = '';
   const high = normaliseHigh(ctx.traceIdHigh);
   if (high !== '') out = `${TID_KEY}=${high}`;
@@ -64,11 +74,12 @@ function encodeTags(ctx: PropagatedContext): string {
     const value = ctx.propagatedTags[key];
     if (!TAG_KEY.test(key) || typeof value !== 'string' || !TAG_VALUE.test(value)) {
       debug(() => `datadog inject: tag ${JSON.stringify(key)} is not encodable; skipped`);
+      skipped = true;
       continue;
     }
     out += (out === '' ? '' : ',') + key + '=' + value;
   }
-  return out;
+  return { header: out, skipped };
 }
 
 /**
@@ -76,7 +87,7 @@ function encodeTags(ctx: PropagatedContext): string {
  * missing or malformed; an unusable priority, origin or tags header only loses that piece.
  * A zero parent id is accepted when an origin is present: Synthetics starts traces that way.
  */
-export function extract(source: Carrier | HeaderReader): PropagatedContext | null {
+export function extract(source: Carrier | HeaderReader, maxTagsLength = MAX_TAGS_HEADER_LENGTH): PropagatedContext | null {
   const headers = toReader(source);
   const rawTrace = headers.get(DATADOG_HEADERS.traceId);
   if (rawTrace === undefined) return null;
@@ -101,13 +112,13 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
   }
   if (spanId === null) return null;
 
-  const { tags: propagatedTags, tid } = decodeTags(headers.get(DATADOG_HEADERS.tags));
+  const { tags: propagatedTags, tid, error } = decodeTags(headers.get(DATADOG_HEADERS.tags), maxTagsLength);
   let traceIdHigh = '';
   if (tid !== undefined) {
     if (isHex16Lower(tid)) traceIdHigh = normaliseHigh(tid);
     else debug(() => `datadog extract: malformed _dd.p.tid ${JSON.stringify(tid.slice(0, 40))}; dropped`);
   }
-  return {
+  const ctx: PropagatedContext = {
     traceId,
     traceIdHigh,
     spanId,
@@ -116,6 +127,8 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
     propagatedTags,
     tracestate: undefined,
   };
+  if (error !== undefined) ctx.rootTags = { [PROPAGATION_ERROR_KEY]: error };
+  return ctx;
 }
 
 function readId(raw: string, what: string): bigint | null {
@@ -148,6 +161,8 @@ function readOrigin(raw: string | undefined): string | undefined {
 export interface DecodedTags {
   tags: Record<string, string>;
   tid: string | undefined;
+  /** Why the header was dropped, when it was. */
+  error?: PropagationError;
 }
 
 /**
@@ -156,12 +171,13 @@ export interface DecodedTags {
  * Keys other than `_dd.p.*` are ignored (they are not ours to propagate). `_dd.p.tid` is returned apart
  * because it becomes `traceIdHigh`, not a tag.
  */
-export function decodeTags(raw: string | undefined): DecodedTags {
+export function decodeTags(raw: string | undefined, maxLength = MAX_TAGS_HEADER_LENGTH): DecodedTags {
   const empty: DecodedTags = { tags: {}, tid: undefined };
   if (raw === undefined || raw === '') return empty;
-  if (raw.length > MAX_TAGS_HEADER_LENGTH) {
-    debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${MAX_TAGS_HEADER_LENGTH}); dropped`);
-    return empty;
+  if (maxLength === 0) return empty;
+  if (raw.length > maxLength) {
+    debug(() => `datadog extract: x-datadog-tags is ${raw.length} chars (> ${maxLength}); dropped`);
+    return { tags: {}, tid: undefined, error: 'extract_max_size' };
   }
   const tags: Record<string, string> = {};
   let tid: string | undefined;
@@ -172,7 +188,7 @@ export function decodeTags(raw: string | undefined): DecodedTags {
     const value = eq > 0 ? pair.slice(eq + 1) : '';
     if (key === '' || value === '' || !TAG_VALUE.test(value) || !TAG_KEY_ANY.test(key)) {
       debug(() => `datadog extract: malformed x-datadog-tags ${JSON.stringify(raw.slice(0, 80))}; dropped`);
-      return empty;
+      return { tags: {}, tid: undefined, error: 'decoding_error' };
     }
     if (key === TID_KEY) tid = value;
     else if (key.length > TAG_PREFIX.length && key.startsWith(TAG_PREFIX)) tags[key] = value;

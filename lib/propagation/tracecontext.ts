@@ -125,6 +125,8 @@ export function extract(source: Carrier | HeaderReader): PropagatedContext | nul
 export interface W3CTraceAndState {
   traceId: bigint;
   traceIdHigh: string;
+  /** The parent span `traceparent` names. */
+  spanId: bigint;
   tracestate: string | undefined;
 }
 
@@ -137,7 +139,14 @@ export function extractTraceAndState(source: Carrier | HeaderReader): W3CTraceAn
   const raw = headers.get(TRACECONTEXT_HEADERS.traceparent);
   const parsed = raw === undefined ? null : parseTraceparent(raw);
   if (parsed === null) return null;
-  return { traceId: parsed.traceId, traceIdHigh: parsed.traceIdHigh, tracestate: othersOf(readTracestate(headers)) };
+  return { traceId: parsed.traceId, traceIdHigh: parsed.traceIdHigh, spanId: parsed.spanId, tracestate: othersOf(readTracestate(headers)) };
+}
+
+/** The `p:` of our `dd=` tracestate member (the last Datadog span, 16 hex), or null. @internal */
+export function lastParentId(headers: HeaderReader): string | null {
+  const split = readTracestate(headers);
+  const member = split?.dd === undefined ? undefined : decodeDatadogMember(split.dd);
+  return member?.lastParentId ?? null;
 }
 
 function readTracestate(headers: HeaderReader): SplitTracestate | null {
