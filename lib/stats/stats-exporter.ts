@@ -14,6 +14,7 @@ import type { EncodableSpan, Exporter } from '../types';
 import type { AgentAddress } from '../exporter/agent-url';
 import { startInterval, stopInterval } from '../timers';
 import { warnOnce, debug } from '../log';
+import { SPAN_SAMPLING_MECHANISM } from '../constants';
 import { agentRequest } from './agent-request';
 import { parseAgentInfo, type AgentStatsInfo } from './agent-info';
 import { Concentrator } from './concentrator';
@@ -205,7 +206,7 @@ export function keptOf(spans: readonly EncodableSpan[]): readonly EncodableSpan[
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i];
     if (span.error === 1) return spans;
-    if (span.metrics['_dd.span_sampling.mechanism'] !== undefined) (singles ??= []).push(span);
+    if (span.metrics[SPAN_SAMPLING_MECHANISM] !== undefined) (singles ??= []).push(span);
   }
   return singles ?? [];
 }
