@@ -124,6 +124,21 @@ describe('trace stats: the concentrator', () => {
 });
 
 describe('trace stats: the payload as the agent decodes it', () => {
+  it('summed durations past 2^32 ns stay unsigned integers (a float64 there makes the agent refuse the payload)', () => {
+    const c = new Concentrator({ peerTags: [], spanKindsStatsComputed: false });
+    for (let i = 0; i < 2000; i++) c.add([span({ duration: 5_000_000, spanId: BigInt(i + 10) })]); // 10 s in total
+    const body = encodeStatsPayload(c.drain(0n, true), { hostname: 'h', env: '', version: '', service: 's', runtimeId: 'r', tracerVersion: 'v' }, 1);
+    const duration = 10_000_000_000n;
+    // The uint64 marker 0xcf followed by the big-endian value, where msgpackr would otherwise write 0xcb (float64).
+    const expected = Buffer.alloc(9);
+    expected[0] = 0xcf;
+    expected.writeBigUInt64BE(duration, 1);
+    assert.ok(body.includes(expected), 'Duration written as uint64');
+    const row = ((decode(body, { useBigInt64: true }) as { Stats: Array<{ Stats: Array<{ Duration: unknown }> }> }).Stats[0].Stats[0]);
+    assert.equal(typeof row.Duration, 'bigint');
+    assert.equal(row.Duration, duration);
+  });
+
   it('a ClientStatsPayload with the agent field names and types, sketches as DDSketch protobuf', () => {
     const c = new Concentrator({ peerTags: [], spanKindsStatsComputed: false });
     c.add([span(), span({ error: 1, meta: { 'http.status_code': '503' } })]);
@@ -156,6 +171,8 @@ describe('trace stats: the payload as the agent decodes it', () => {
       spanKindsStatsComputed: false,
     });
     assert.equal(parseAgentInfo(JSON.stringify({ endpoints: ['/v0.4/traces'], client_drop_p0s: true }))!.dropP0s, false, 'no dropping without the stats endpoint');
+    assert.equal(parseAgentInfo(JSON.stringify({ endpoints: ['/v0.6/stats'], span_kinds_stats_computed: ['server', 'consumer', 'client', 'producer'] }))!.spanKindsStatsComputed, true, 'the agent sends the list of kinds');
+    assert.equal(parseAgentInfo(JSON.stringify({ endpoints: ['/v0.6/stats'], span_kinds_stats_computed: null }))!.spanKindsStatsComputed, false);
     assert.equal(parseAgentInfo('<html>'), undefined);
     assert.equal(parseAgentInfo('[1]'), undefined);
   });

@@ -29,7 +29,7 @@ export interface ClientTarget {
 export function startClientSpan(kit: Kit, component: string, target: ClientTarget, name = 'http.request'): Span | undefined {
   const settings = kit.settings();
   if (!settings.enabled) return undefined;
-  const span = kit.startSpan({ name, type: 'http', resource: target.method, kind: 'client', component });
+  const span = kit.startSpan({ name, type: 'http', resource: target.method, kind: 'client', component, tracerService: true });
   tagTarget(span, target);
   return span;
 }

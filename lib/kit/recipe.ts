@@ -26,7 +26,8 @@ export function serviceOf(tracer: Tracer, integration: string, recipe: SpanRecip
     const other = tracer.integrationSettings(recipe.serviceFrom).service;
     if (other !== undefined) return other;
   }
-  return recipe.serviceSuffix === undefined ? undefined : `${tracer.config.service}-${recipe.serviceSuffix}`;
+  if (recipe.serviceSuffix !== undefined) return `${tracer.config.service}-${recipe.serviceSuffix}`;
+  return recipe.tracerService === true ? tracer.config.service : undefined;
 }
 
 /** Start the span a recipe describes. */

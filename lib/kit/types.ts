@@ -72,6 +72,12 @@ export interface SpanRecipe {
   readonly serviceSuffix?: string;
   /** Another integration whose configured service also applies (mysql2 answers to `mysql`'s mapping). */
   readonly serviceFrom?: string;
+  /**
+   * Without a configured service or suffix, use the tracer's own service (`DD_SERVICE`) rather than the
+   * parent's: Datadog's HTTP clients do, so a request made under an `aws.request` span is not filed under
+   * the AWS service.
+   */
+  readonly tracerService?: boolean;
   /** Tags set at start. */
   readonly tags?: Readonly<Record<string, TagValue | undefined>>;
   /** The parent. Default: the active span. */

@@ -34,6 +34,7 @@ export function parseAgentInfo(body: string): AgentStatsInfo | undefined {
     statsEndpoint,
     dropP0s: statsEndpoint && o.client_drop_p0s === true,
     peerTags: Array.isArray(o.peer_tags) ? o.peer_tags.filter((t): t is string => typeof t === 'string') : [],
-    spanKindsStatsComputed: o.span_kinds_stats_computed === true,
+    // The agent sends the list of kinds it counts (`["server","consumer","client","producer"]`), or null.
+    spanKindsStatsComputed: o.span_kinds_stats_computed === true || (Array.isArray(o.span_kinds_stats_computed) && o.span_kinds_stats_computed.length > 0),
   };
 }

@@ -36,7 +36,9 @@ export function encodeStatsPayload(buckets: readonly Bucket[], who: PayloadIdent
         Synthetics: g.synthetics,
         Hits: g.hits,
         Errors: g.errors,
-        Duration: g.duration,
+        // A BigInt, so msgpackr writes an unsigned integer: a number above 2^32 would go out as a float64,
+        // which the agent refuses (the whole payload). Summed durations pass 2^32 ns (4.3 s) quickly.
+        Duration: BigInt(Math.round(g.duration)),
         TopLevelHits: g.topLevelHits,
         OkSummary: Buffer.from(g.ok.toProto()),
         ErrorSummary: Buffer.from(g.error.toProto()),
