@@ -68,7 +68,7 @@ function wrapSend(send: AnyFunction, kit: Kit): AnyFunction {
       throw err;
     }
     if (args.length >= 2 && typeof args[args.length - 1] === 'function') return result;
-    return kit.settle(span, result, (_s, output) => onOutput(kit, request, output));
+    return kit.settle(span, withFailureTags(span, result), (_s, output) => onOutput(kit, request, output));
   };
 }
 
@@ -147,7 +147,8 @@ function receivedSpan(kit: Kit, request: Span, output: unknown): void {
   const parent = extractFromMessages(kit, output);
   if (parent === null) return;
   const tags: Record<string, string> = {};
-  for (const key of ['aws.operation', 'aws.region', 'region', 'aws.partition', 'aws_service', 'aws.service']) {
+  // The request's tags as they are when it starts, as Datadog's tracer copies them (v3 resolves the region later).
+  for (const key of ['aws.operation', 'aws_service', 'aws.service']) {
     const value = request.meta[key];
     if (value !== undefined) tags[key] = value;
   }
@@ -155,8 +156,21 @@ function receivedSpan(kit: Kit, request: Span, output: unknown): void {
   kit.finish(span);
 }
 
+/**
+ * The promise, tagging the span with the request id of a failure first (the failure itself goes on
+ * unchanged to the promise the kit hands the app, so an unhandled one stays unhandled).
+ */
+function withFailureTags(span: Span, result: unknown): unknown {
+  if (result === null || typeof (result as Promise<unknown>)?.then !== 'function') return result;
+  return (result as Promise<unknown>).then(undefined, (err: unknown) => {
+    tagErrorRequestId(span, err);
+    throw err;
+  });
+}
+
+/** The request id a failure's body carried (S3's XML errors do; Datadog's tracer reads only that). */
 function tagErrorRequestId(span: Span, err: unknown): void {
-  const e = err as { $metadata?: { requestId?: unknown }; RequestId?: unknown; requestId?: unknown } | null | undefined;
-  const requestId = e?.$metadata?.requestId ?? e?.RequestId ?? e?.requestId;
+  const e = err as { RequestId?: unknown; requestId?: unknown } | null | undefined;
+  const requestId = e?.RequestId ?? e?.requestId;
   if (typeof requestId === 'string') span.setTag('aws.response.request_id', requestId);
 }
