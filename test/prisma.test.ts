@@ -16,8 +16,8 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DecodedSpan } from './helpers/test-agent';
-import { fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
+import { TestAgent, type DecodedSpan } from './helpers/test-agent';
+import { fixture, runApp, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
 import { installPackageCopy, runResultApp } from './helpers/db-apps';
 import { SpanSet, spanEnd as end } from './helpers/span-set';
 
@@ -129,6 +129,49 @@ async function runFixture(app: string, mode: StartMode, env: Record<string, stri
     lastSpan: () => 'scenario.last',
   });
   return { version: /^PRISMAVERSION (.*)$/m.exec(run.stdout)![1], results: run.results, stderr: run.stderr, spans: run.spans };
+}
+
+
+/** Run the CommonJS app under Datadog's own tracer (`dd-trace`, a dev dependency) and return its spans. */
+async function runUnderDdTrace(app: string): Promise<AppRun> {
+  const agent = await TestAgent.start();
+  try {
+    const handle = runApp(app, {
+      mode: 'none',
+      agent,
+      nodeArgs: ['--require', join(ROOT, 'node_modules', 'dd-trace', 'init.js')],
+      env: {
+        RUN_ID: `r${process.pid}x${runs++}`, DD_SERVICE: SERVICE, WITH_TRACER: 'dd-trace', DD_TRACE_STARTUP_LOGS: 'false',
+        DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', DD_TRACE_STATS_COMPUTATION_ENABLED: 'false',
+        DD_RUNTIME_METRICS_ENABLED: 'false', DD_CRASHTRACKING_ENABLED: 'false', DD_TRACE_FLUSH_INTERVAL: '50',
+      },
+    });
+    const { code } = await handle.exit;
+    assert.equal(code, 0, `${handle.stdout}\n${handle.stderr}`);
+    const spans = await agent.waitForSpans((all) => all.some((x) => x.name === 'scenario.last'));
+    return { version: /^PRISMAVERSION (.*)$/m.exec(handle.stdout)![1], results: JSON.parse(/^RESULT (.*)$/m.exec(handle.stdout)![1]) as Record<string, unknown>, stderr: handle.stderr, spans };
+  } finally {
+    await agent.close();
+  }
+}
+
+/** The tags compared with Datadog's tracer when either sets them. */
+const COMPARED = ['component', 'span.kind', 'prisma.type', 'prisma.method', 'prisma.model', 'prisma.name', 'db.type', 'db.name', 'db.user', 'out.host', 'error.type'];
+
+/** The comparable shape of every prisma span and every SQL span below one, in the order of the scenarios. */
+function prismaShapes(run: AppRun): string[] {
+  const byId = new Map(run.spans.map((s) => [s.span_id, s]));
+  const underPrisma = (s: DecodedSpan): boolean => {
+    for (let p = byId.get(s.parent_id); p !== undefined; p = byId.get(p.parent_id)) if (p.name.startsWith('prisma.')) return true;
+    return false;
+  };
+  return run.spans
+    .filter((s) => s.name.startsWith('prisma.') || (s.name === 'pg.query' && underPrisma(s)))
+    .map((s) => {
+      const tags = COMPARED.map((k) => (s.meta[k] ?? s.metrics[k]) === undefined ? '' : `${k}=${String(s.meta[k] ?? s.metrics[k])}`).filter(Boolean);
+      return [s.name, s.resource, s.type, s.service, `error=${s.error}`, `parent=${byId.get(s.parent_id)?.name ?? '-'}`, ...tags].join(' | ');
+    })
+    .sort();
 }
 
 class PrismaSpanSet extends SpanSet {
@@ -273,6 +316,18 @@ describe('prisma integration in a preloaded app', function () {
           assert.equal(db.meta['span.kind'], 'client');
           assert.equal(BigInt(db.duration), 3_000_000n, "the engine's own times");
           assert.equal(db.start - query.start, 1_000_000n);
+        });
+      }
+
+      if (version.expectedMajor === '7') {
+        // dd-trace 5.132 hooks Prisma 7's runtime/client.js, and Prisma 6 only through runtime/library.js (the
+        // Rust engine), so a Prisma 6 query-compiler client makes no prisma span under dd-trace to compare with.
+        it("the same prisma spans as Datadog's tracer on the same app (dd-trace), the SQL nested the same way", async () => {
+          const app = join(dirOf(), 'app.cjs');
+          const [theirs, ours] = await Promise.all([runUnderDdTrace(app), runFixture(app, 'require')]);
+          assert.ok(theirs.spans.some((s) => s.name === 'prisma.client'), 'dd-trace traced Prisma');
+          assert.deepEqual(prismaShapes(ours), prismaShapes(theirs));
+          assert.deepEqual(ours.results, theirs.results);
         });
       }
 
