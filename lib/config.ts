@@ -207,7 +207,11 @@ function integrationFlags(env: Env): Set<string> {
   for (const key in env) {
     const m = /^DD_TRACE_([A-Z0-9_]+)_ENABLED$/.exec(key);
     if (!m || m[1] === 'OTEL' || m[1] === 'MIDDLEWARE_TRACING' || m[1] === 'LOCAL_AGENT') continue;
-    if (!parseBool(key, env[key], true)) off.add(m[1].toLowerCase());
+    if (!parseBool(key, env[key], true)) {
+      off.add(m[1].toLowerCase());
+      // Integrations named with a hyphen (`aws-sdk`): DD_TRACE_AWS_SDK_ENABLED, as Datadog's tracer reads it.
+      off.add(m[1].toLowerCase().replace(/_/g, '-'));
+    }
   }
   return off;
 }
