@@ -13,7 +13,7 @@ const CORE_BOUNDARY = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test/fixtures/**', 'viewer/**', 'bench/**', 'examples/**', 'scripts/**', '**/*.mjs', '**/*.cjs', '**/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.prisma/**', 'test/fixtures/**', 'viewer/**', 'bench/**', 'examples/**', 'scripts/**', '**/*.mjs', '**/*.cjs', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

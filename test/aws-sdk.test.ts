@@ -177,7 +177,7 @@ describe('aws-sdk integration in a preloaded app', function () {
 
       it('patches through the real hook, and the app sees the same outputs and errors as without the tracer', () => {
         assert.match(traced.stderr, /aws-sdk: patched @smithy\/core\/dist-cjs\/submodules\/client@3\./);
-        const r = control.results as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const r = control.results as Record<string, any>;  
         // The control run itself did the work, so the comparison is not vacuous.
         assert.deepEqual(r.s3Get, { body: 'meow' });
         assert.deepEqual(r.s3Missing, { name: 'NoSuchKey', message: 'The specified key does not exist.', status: 404 });
@@ -347,7 +347,7 @@ describe('aws-sdk integration in a preloaded app', function () {
       assert.deepEqual(awsShapes(ours), awsShapes(theirs));
       // Where we differ on purpose (README): dd-trace adds _datadog to the app's own input object, and leaves
       // it in received messages when it added it to the attribute names asked for; we do neither.
-      const [o, t] = [ours.results as Record<string, any>, theirs.results as Record<string, any>]; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const [o, t] = [ours.results as Record<string, any>, theirs.results as Record<string, any>];  
       assert.deepEqual(o.sqsSend.inputAttributes, ['color']);
       assert.deepEqual(t.sqsSend.inputAttributes, ['color', '_datadog']);
       assert.equal(o.sqsReceiveNoNames[0].attributes, undefined);

@@ -90,14 +90,12 @@ function compile(dir: string, format: 'cjs' | 'esm'): void {
     }
   };
   walk(dir);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const esbuild = require('esbuild') as typeof import('esbuild');
   esbuild.buildSync({ entryPoints: files, outdir: dir, outbase: dir, format, platform: 'node', target: 'node20', logLevel: 'error' });
   if (format === 'esm') writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
 }
 
 async function createTable(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { Client } = require('pg') as typeof import('pg');
   const client = new Client({ ...DB, connectionTimeoutMillis: 3000 });
   try {
@@ -232,7 +230,7 @@ describe('prisma integration in a preloaded app', function () {
         it('patches the runtime of the expected Prisma; the app sees the same rows and errors as without the tracer', () => {
           assert.equal(traced.version.split('.')[0], version.expectedMajor);
           assert.match(traced.stderr, new RegExp(`prisma: patched @prisma/client/runtime/client@${version.expectedMajor}\\.`));
-          const r = control.results as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          const r = control.results as Record<string, any>;  
           assert.deepEqual(r.create, { name: 'Ada', email: 'ada@example.com' });
           assert.deepEqual(r.update, { name: 'Ada Lovelace', email: 'ada@example.com' });
           assert.equal(r.duplicate.code, 'P2002');

@@ -129,11 +129,16 @@ describe('trace stats: the payload as the agent decodes it', () => {
     for (let i = 0; i < 2000; i++) c.add([span({ duration: 5_000_000, spanId: BigInt(i + 10) })]); // 10 s in total
     const body = encodeStatsPayload(c.drain(0n, true), { hostname: 'h', env: '', version: '', service: 's', runtimeId: 'r', tracerVersion: 'v' }, 1);
     const duration = 10_000_000_000n;
-    // The uint64 marker 0xcf followed by the big-endian value, where msgpackr would otherwise write 0xcb (float64).
-    const expected = Buffer.alloc(9);
-    expected[0] = 0xcf;
-    expected.writeBigUInt64BE(duration, 1);
-    assert.ok(body.includes(expected), 'Duration written as uint64');
+    // A 64-bit integer (msgpackr writes a BigInt as int64, 0xd3, which the agent's unsigned reader takes when
+    // not negative), where a number would have gone out as 0xcb (float64).
+    const asInt = Buffer.alloc(9);
+    asInt[0] = 0xd3;
+    asInt.writeBigUInt64BE(duration, 1);
+    const asFloat = Buffer.alloc(9);
+    asFloat[0] = 0xcb;
+    asFloat.writeDoubleBE(Number(duration), 1);
+    assert.ok(body.includes(asInt), 'Duration written as a 64-bit integer');
+    assert.ok(!body.includes(asFloat), 'and not as a float64');
     const row = ((decode(body, { useBigInt64: true }) as { Stats: Array<{ Stats: Array<{ Duration: unknown }> }> }).Stats[0].Stats[0]);
     assert.equal(typeof row.Duration, 'bigint');
     assert.equal(row.Duration, duration);
