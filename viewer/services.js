@@ -30,7 +30,8 @@
     return (p >= 10 ? p.toFixed(0) : p >= 1 ? p.toFixed(1) : p.toFixed(2)) + '%';
   }
 
-  // A line (and, with `area`, the surface under it) per series of values; null values break the line.
+  // A line (and, with `area`, the surface under it) per series of values; null values break the line, and a
+  // value alone between two gaps is drawn as a dot (a single 10 s bucket must still show).
   function chart(kind, lines, max, title) {
     var svg = svgEl('svg', { class: 'chart chart-' + kind, viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, preserveAspectRatio: 'none', role: 'img' });
     var t = svgEl('title', {});
@@ -41,27 +42,25 @@
     lines.forEach(function (line) {
       var n = line.values.length;
       var step = n > 1 ? W / (n - 1) : 0;
+      var runs = [];
+      var run = null;
+      line.values.forEach(function (v, i) {
+        if (v === null || v === undefined) { run = null; return; }
+        if (!run) runs.push(run = []);
+        run.push([n > 1 ? i * step : W / 2, H - 2 - (Math.min(v, top) / top) * (H - 4)]);
+      });
       var d = '';
       var area = '';
-      var open = false;
-      var runStart = 0;
-      var lastX = 0;
-      line.values.forEach(function (v, i) {
-        var x = n > 1 ? i * step : W / 2;
-        if (v === null || v === undefined) {
-          if (open && line.area) area += 'L' + lastX.toFixed(1) + ' ' + H + 'L' + runStart.toFixed(1) + ' ' + H + 'Z';
-          open = false;
+      runs.forEach(function (r) {
+        if (r.length === 1) {
+          svg.appendChild(svgEl('circle', { class: 'chart-dot ' + line.cls, cx: r[0][0].toFixed(1), cy: r[0][1].toFixed(1), r: 2 }));
           return;
         }
-        var y = H - 2 - (Math.min(v, top) / top) * (H - 4);
-        d += (open ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
-        if (line.area) area += (open ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
-        if (!open) runStart = x;
-        open = true;
-        lastX = x;
+        var seg = r.map(function (p, i) { return (i ? 'L' : 'M') + p[0].toFixed(1) + ' ' + p[1].toFixed(1); }).join('');
+        d += seg;
+        if (line.area) area += seg + 'L' + r[r.length - 1][0].toFixed(1) + ' ' + H + 'L' + r[0][0].toFixed(1) + ' ' + H + 'Z';
       });
-      if (open && line.area) area += 'L' + lastX.toFixed(1) + ' ' + H + 'L' + runStart.toFixed(1) + ' ' + H + 'Z';
-      if (area) svg.appendChild(svgEl('path', { class: 'chart-area ' + line.cls, d: area }));
+      if (area) svg.insertBefore(svgEl('path', { class: 'chart-area ' + line.cls, d: area }), svg.childNodes[2] || null);
       if (d) svg.appendChild(svgEl('path', { class: 'chart-line ' + line.cls, d: d }));
     });
     return svg;
