@@ -211,11 +211,14 @@ export class MsgpackReader {
     return this.readString();
   }
 
-  /** Read a map key: str or bin, as msgp reads keys. */
+  /** Read a map key: a non-empty str or bin, as msgp reads keys. */
   readMapKey(): string {
     const b = this.peekByte();
     if (b === 0xc0) throw this.typeError('a string key', this.byte());
-    return this.readString();
+    const at = this.pos;
+    const key = this.readString();
+    if (key === '') throw new PayloadError(`an empty field name at offset ${at}`);
+    return key;
   }
 
   /** Read a bin (bin8/16/32) and nothing else; the bytes are a view into the payload. */

@@ -9,8 +9,9 @@
  * On top of the agent's checks, and so that what the page shows is right, the local agent also refuses: a
  * missing field every tracer sends (bucket `Start`, `Duration`, `Stats`; group `Service`, `Name`,
  * `Resource`, `Hits`, `Errors`, `Duration`, `TopLevelHits`, `OkSummary`, `ErrorSummary`), a bucket of zero
- * duration, `Errors` or `TopLevelHits` above `Hits`, a summary that is not a DDSketch, and summaries whose
- * counts are not the group's ok and error hits. A payload is taken whole or refused whole.
+ * duration, `Errors` or `TopLevelHits` above `Hits`, a summary that is not a DDSketch, summaries whose
+ * counts are not the group's ok and error hits, and bytes after the payload (the agent reads one object and
+ * ignores the rest). A payload is taken whole or refused whole.
  * @packageDocumentation
  * @internal
  */

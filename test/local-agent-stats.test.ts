@@ -340,6 +340,7 @@ describe('local agent: trace stats intake (/v0.6/stats) and API', () => {
       ['a summary as a string', withGroup({ OkSummary: 'AAAA' }), /OkSummary: expected bytes \(bin\), got str/],
       ['a summary that does not hold the hits', withGroup({ OkSummary: sketchOf(ok.slice(0, 5)) }), /OkSummary holds 5 values but Hits - Errors is 20/],
       ['Errors above Hits', withGroup({ Errors: 21, ErrorSummary: sketchOf(durations(21, 1, 1000)) }), /Errors \(21\) is above Hits \(20\)/],
+      ['an empty field name', withGroup({ '': 1 }), /^Stats\[0\]\.Stats\[0\]\.\(a field name\): an empty field name/],
       ['a group that is not a map', withBucket({ Stats: ['web.request'] }), /^Stats\[0\]\.Stats\[0\]: expected a map, got str/],
     ];
     for (const [what, body, reason] of cases) {
