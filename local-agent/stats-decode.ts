@@ -13,7 +13,6 @@
  * counts are not the group's ok and error hits, and bytes after the payload (the agent reads one object and
  * ignores the rest). A payload is taken whole or refused whole.
  * @packageDocumentation
- * @internal
  */
 import type { DDSketch } from '@datadog/sketches-js';
 import { assertFullyRead } from './decode-v04';
@@ -22,7 +21,7 @@ import { PayloadError, rethrowWithin } from './payload-error';
 import { LIMITS, truncate } from './span-model';
 import { decodeSketch } from './stats-sketch';
 
-/** One aggregation key's numbers in one bucket. @internal */
+/** One aggregation key's numbers in one bucket. */
 export interface StatsGroup {
   readonly service: string;
   readonly name: string;
@@ -48,7 +47,7 @@ export interface StatsGroup {
   readonly error: DDSketch | undefined;
 }
 
-/** A time bucket. @internal */
+/** A time bucket. */
 export interface StatsBucket {
   /** ns since the epoch. */
   readonly start: bigint;
@@ -57,7 +56,7 @@ export interface StatsBucket {
   readonly groups: readonly StatsGroup[];
 }
 
-/** A decoded `ClientStatsPayload`. @internal */
+/** A decoded `ClientStatsPayload`. */
 export interface StatsPayload {
   readonly hostname: string;
   readonly env: string;
@@ -217,7 +216,7 @@ function readBucket(r: MsgpackReader, lang: () => string): StatsBucket {
   return { start, duration, groups };
 }
 
-/** Decode and check a stats body. Throws {@link PayloadError} with the place and the reason. @internal */
+/** Decode and check a stats body. Throws {@link PayloadError} with the place and the reason. */
 export function decodeStatsPayload(body: Buffer, langHeader = ''): StatsPayload {
   const r = new MsgpackReader(body);
   const p = {

@@ -10,7 +10,6 @@
  * so that sketches of another accuracy can be merged too; with the same mapping every bin lands in itself
  * and quantiles are exactly the sender's.
  * @packageDocumentation
- * @internal
  */
 import type { DDSketch, LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { PayloadError } from './payload-error';

@@ -6,12 +6,11 @@
  * forgotten. Buckets older than the window, or more than a minute ahead of this clock, are not kept (and
  * counted): they would show nowhere.
  * @packageDocumentation
- * @internal
  */
 import type { StatsPayload } from './stats-decode';
 import { addSketch, newSketch, quantile, type Sketch } from './stats-sketch';
 
-/** Bounds of a {@link StatsStore}. @internal */
+/** Bounds of a {@link StatsStore}. */
 export interface StatsLimits {
   /** Minutes of stats kept (and shown at most). */
   readonly windowMinutes: number;
@@ -19,10 +18,10 @@ export interface StatsLimits {
   readonly maxResources: number;
 }
 
-/** 15 minutes, 300 resources. @internal */
+/** 15 minutes, 300 resources. */
 export const DEFAULT_STATS_LIMITS: StatsLimits = { windowMinutes: 15, maxResources: 300 };
 
-/** Width of a slot: the tracers' bucket. @internal */
+/** Width of a slot: the tracers' bucket. */
 export const SLOT_MS = 10_000;
 const FUTURE_MS = 60_000;
 
@@ -127,7 +126,7 @@ function emptySlot(): Slot {
   return { seconds: SLOT_MS / 1000, hits: 0, errors: 0, topLevelHits: 0, duration: 0, sketch: undefined };
 }
 
-/** Stats by service and resource over the last minutes. @internal */
+/** Stats by service and resource over the last minutes. */
 export class StatsStore {
   /** Payloads added. */
   payloads = 0;
