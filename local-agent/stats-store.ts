@@ -1,9 +1,9 @@
 /**
  * Trace stats kept for the services page: per service and resource, 10-second slots over the last minutes
  * (hits, errors, top-level hits, summed duration and one merged latency sketch per slot). Buckets from
- * several processes (or several payloads) for the same slot add up. Memory is bounded twice: slots older
- * than the window are dropped, and past `maxResources` service/resource pairs the one updated longest ago is
- * forgotten. Buckets older than the window, or more than a minute ahead of this clock, are not kept (and
+ * several processes (or several payloads) for the same slot add up. Memory is bounded three ways: slots
+ * older than the window are dropped, and past `maxResources` service/resource pairs, or past `maxSketchBins`
+ * latency bins held in all, the pair updated longest ago is forgotten. Buckets older than the window, or more than a minute ahead of this clock, are not kept (and
  * counted): they would show nowhere.
  * @packageDocumentation
  */
@@ -16,10 +16,12 @@ export interface StatsLimits {
   readonly windowMinutes: number;
   /** Service/resource pairs kept. */
   readonly maxResources: number;
+  /** Latency sketch bins held across all slots (8 bytes each). */
+  readonly maxSketchBins: number;
 }
 
-/** 15 minutes, 300 resources. */
-export const DEFAULT_STATS_LIMITS: StatsLimits = { windowMinutes: 15, maxResources: 300 };
+/** 15 minutes, 300 resources, 2 million bins (16 MB of counts). */
+export const DEFAULT_STATS_LIMITS: StatsLimits = { windowMinutes: 15, maxResources: 300, maxSketchBins: 2_000_000 };
 
 /** Width of a slot: the tracers' bucket. */
 export const SLOT_MS = 10_000;
@@ -109,7 +111,7 @@ export interface TraceStatsJson {
   payloads: number;
   /** Buckets received outside the window (too old, or too far ahead), not kept. */
   ignoredBuckets: number;
-  /** Service/resource pairs forgotten to stay within `maxResources`. */
+  /** Service/resource pairs forgotten to stay within `maxResources` and `maxSketchBins`. */
   evictedResources: number;
   services: StatsServiceJson[];
 }
@@ -132,7 +134,7 @@ export class StatsStore {
   payloads = 0;
   /** Buckets not kept (outside the window). */
   ignoredBuckets = 0;
-  /** Pairs forgotten past `maxResources`. */
+  /** Pairs forgotten past `maxResources` or `maxSketchBins`. */
   evictedResources = 0;
   readonly limits: StatsLimits;
   private readonly series = new Map<string, Series>();
@@ -183,6 +185,14 @@ export class StatsStore {
       }
     }
     this.expire(oldest);
+    this.keepBinsWithin(this.limits.maxSketchBins);
+  }
+
+  /** Latency sketch bins held now. */
+  get sketchBins(): number {
+    let n = 0;
+    for (const s of this.series.values()) n += seriesBins(s);
+    return n;
   }
 
   /** Forget everything. */
@@ -297,12 +307,32 @@ export class StatsStore {
     return s;
   }
 
+  private keepBinsWithin(max: number): void {
+    let total = this.sketchBins;
+    for (const [key, s] of this.series) {
+      if (total <= max || this.series.size <= 1) break;
+      total -= seriesBins(s);
+      this.series.delete(key);
+      this.evictedResources++;
+    }
+  }
+
   private expire(oldest: number): void {
     for (const [key, s] of this.series) {
       for (const i of s.slots.keys()) if (i < oldest) s.slots.delete(i);
       if (s.slots.size === 0) this.series.delete(key);
     }
   }
+}
+
+/** Bins a series' sketches hold (the stores' arrays, grown in chunks). */
+function seriesBins(s: Series): number {
+  let n = 0;
+  for (const slot of s.slots.values()) {
+    const sk = slot.sketch as unknown as { store: { bins: unknown[] }; negativeStore: { bins: unknown[] } } | undefined;
+    if (sk !== undefined) n += sk.store.bins.length + sk.negativeStore.bins.length;
+  }
+  return n;
 }
 
 function pointJson(index: number, slot: Slot | undefined): StatsPointJson {

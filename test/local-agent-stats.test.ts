@@ -355,7 +355,7 @@ describe('local agent: trace stats intake (/v0.6/stats) and API', () => {
     assert.equal((await request(agent.url, 'GET', '/api/trace-stats?minutes=soon')).status, 400);
   });
 
-  it('stays bounded: a window of minutes, a number of resources, a body size', async () => {
+  it('stays bounded: a window of minutes, a number of resources, latency bins in all, a body size', async () => {
     await restart({ statsLimits: { windowMinutes: 1, maxResources: 2 }, maxBodyBytes: 64 * 1024 });
     const v = durations(10, 41, 1_000_000);
     const res = await putStats(agent, pack(payload([
@@ -378,6 +378,17 @@ describe('local agent: trace stats intake (/v0.6/stats) and API', () => {
 
     assert.equal((await request(agent.url, 'DELETE', '/api/trace-stats')).status, 200);
     assert.deepEqual((await statsJson(agent)).services, []);
+
+    // Latency bins held in all: past the budget, the pairs updated longest ago go first.
+    await restart({ statsLimits: { maxSketchBins: 600 } });
+    const wide = durations(300, 42, 1_000_000);
+    const four = ['w', 'x', 'y', 'z'].map((resource) => group({ ok: wide, resource }));
+    assert.equal((await putStats(agent, pack(payload([{ start: slotStart(1), groups: four }])))).status, 200);
+    const kept = await statsJson(agent);
+    assert.ok(agent.traceStats.sketchBins <= 600, `${agent.traceStats.sketchBins} bins held`);
+    assert.ok(kept.evictedResources >= 1);
+    const names = kept.services[0].resources.map((r) => r.resource).sort();
+    assert.deepEqual(names, ['w', 'x', 'y', 'z'].slice(4 - names.length), 'the most recently updated pairs stay');
   });
 
   it('forwards accepted stats to the agent behind it (its traces say stats were computed)', async () => {
