@@ -69,7 +69,9 @@ export function decodeSketch(bytes: Uint8Array): DDSketch | undefined {
   const gamma = sketch.mapping.gamma;
   if (!Number.isFinite(gamma) || gamma <= 1) throw new PayloadError(`its index mapping has gamma ${gamma} (must be a finite number above 1)`);
   checkStore(sketch.store as unknown as StoreView, 'positive');
-  checkStore(sketch.negativeStore as unknown as StoreView, 'negative');
+  const negative = sketch.negativeStore as unknown as StoreView;
+  checkStore(negative, 'negative');
+  if (negative.count > 0) throw new PayloadError(`it holds ${negative.count} negative values: durations are never negative`);
   if (!Number.isFinite(sketch.zeroCount) || sketch.zeroCount < 0) throw new PayloadError(`its zero count is ${sketch.zeroCount}`);
   if (!Number.isFinite(sketch.count)) throw new PayloadError('its total count is not finite');
   return sketch;
@@ -88,6 +90,16 @@ export function addSketch(target: Sketch, from: DDSketch): void {
   addStore(target, from, from.store as unknown as StoreView, 1);
   addStore(target, from, from.negativeStore as unknown as StoreView, -1);
   if (from.zeroCount > 0) target.accept(0, from.zeroCount);
+}
+
+/**
+ * Merge `from`, a sketch this module made, into `target`: bin by bin without recomputing keys (both have
+ * the same mapping), far cheaper than {@link addSketch} when totals are summed over many slots.
+ * @internal
+ */
+export function mergeSketch(target: Sketch, from: Sketch): void {
+  if (target.mapping.gamma === from.mapping.gamma && from.negativeStore.count === 0) target.merge(from);
+  else addSketch(target, from);
 }
 
 /** The value at quantile `q` (0..1), or null when the sketch is empty. @internal */

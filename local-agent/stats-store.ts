@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import type { StatsPayload } from './stats-decode';
-import { addSketch, newSketch, quantile, type Sketch } from './stats-sketch';
+import { addSketch, mergeSketch, newSketch, quantile, type Sketch } from './stats-sketch';
 
 /** Bounds of a {@link StatsStore}. */
 export interface StatsLimits {
@@ -238,10 +238,10 @@ export class StatsStore {
         total.duration += slot.duration;
         if (slot.sketch !== undefined) {
           sketch ??= newSketch();
-          addSketch(sketch, slot.sketch);
+          mergeSketch(sketch, slot.sketch);
           let svc = serviceSketches.get(s.service);
           if (svc === undefined) serviceSketches.set(s.service, (svc = newSketch()));
-          addSketch(svc, slot.sketch);
+          mergeSketch(svc, slot.sketch);
         }
       }
       if (total.hits === 0) continue;

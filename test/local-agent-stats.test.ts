@@ -337,6 +337,7 @@ describe('local agent: trace stats intake (/v0.6/stats) and API', () => {
       ['Synthetics as 0', withGroup({ Synthetics: 0 }), /Synthetics: expected a boolean, got int/],
       ['PeerTags with a number', withGroup({ PeerTags: ['peer.service:db', 7] }), /^Stats\[0\]\.Stats\[0\]\.PeerTags\[1\]: expected a string, got int/],
       ['a summary that is not a sketch', withGroup({ OkSummary: Buffer.from('certainly not protobuf') }), /OkSummary: not a DDSketch protobuf message/],
+      ['a summary with negative durations', withGroup({ OkSummary: sketchOf([-5_000_000].concat(ok.slice(1))) }), /OkSummary: it holds 1 negative values: durations are never negative/],
       ['a summary as a string', withGroup({ OkSummary: 'AAAA' }), /OkSummary: expected bytes \(bin\), got str/],
       ['a summary that does not hold the hits', withGroup({ OkSummary: sketchOf(ok.slice(0, 5)) }), /OkSummary holds 5 values but Hits - Errors is 20/],
       ['Errors above Hits', withGroup({ Errors: 21, ErrorSummary: sketchOf(durations(21, 1, 1000)) }), /Errors \(21\) is above Hits \(20\)/],
