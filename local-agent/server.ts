@@ -1,8 +1,9 @@
 /**
  * The local agent: an HTTP server that speaks the Datadog Agent's trace intake (`PUT /v0.4/traces`,
  * `/v0.5/traces`, `GET /info`) and its stats intake (`PUT /v0.6/stats`), keeps what it receives in bounded
- * stores, and serves the viewer page and its JSON API from the same port. Nothing a client sends can crash it: refused payloads get a 4xx with the
- * reason, and an unexpected failure in a handler answers 500 and is logged once.
+ * stores, and serves the viewer page and its JSON API from the same port. Nothing a client sends can crash
+ * it: refused payloads get a 4xx with the reason, and an unexpected failure in a handler answers 500 and is
+ * logged once.
  * @packageDocumentation
  */
 import * as http from 'node:http';
