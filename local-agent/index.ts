@@ -15,3 +15,6 @@ export { decodeIntake, checkIntakeHeaders, MAX_BODY_BYTES, type IntakeVersion, t
 export { PayloadError } from './payload-error';
 export type { LocalSpan } from './span-model';
 export type { SpanJson, TraceSummaryJson, TraceDetailJson, TraceSpanJson } from './api-json';
+export { StatsStore, DEFAULT_STATS_LIMITS, type StatsLimits, type StatsQuery } from './stats-store';
+export type { TraceStatsJson, StatsServiceJson, StatsResourceJson, StatsPointJson, StatsTotalsJson } from './stats-store';
+export { decodeStatsPayload, type StatsPayload, type StatsBucket, type StatsGroup } from './stats-decode';

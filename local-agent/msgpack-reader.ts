@@ -38,6 +38,11 @@ function typeName(b: number): string {
   }
 }
 
+/** Whether `b` starts a msgpack integer (fixint, uint8..64, int8..64). */
+function isInteger(b: number): boolean {
+  return b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3);
+}
+
 /** Reads msgpack values one at a time from a buffer, throwing {@link PayloadError} on anything unexpected. */
 export class MsgpackReader {
   /** Offset of the next byte to read. */
@@ -193,6 +198,87 @@ export class MsgpackReader {
       case 0xd2: if (pos + 5 > buf.length) return undefined; this.pos = pos + 5; return buf.readInt32BE(pos + 1);
       default: return undefined;
     }
+  }
+
+  // ---- Strict reads, as a msgp-generated Go decoder reads (the agent's `ClientStatsPayload`): no nil, no
+  // string/bin mixing, no float where an integer is declared. The trace intake above is more lenient because
+  // the agent's hand-written span decoder is.
+
+  /** Read a str (fixstr, str8/16/32) and nothing else. */
+  readStrictString(): string {
+    const b = this.peekByte();
+    if (!((b >= 0xa0 && b <= 0xbf) || b === 0xd9 || b === 0xda || b === 0xdb)) throw this.typeError('a string', this.byte());
+    return this.readString();
+  }
+
+  /** Read a map key: a non-empty str or bin, as msgp reads keys. */
+  readMapKey(): string {
+    const b = this.peekByte();
+    if (b === 0xc0) throw this.typeError('a string key', this.byte());
+    const at = this.pos;
+    const key = this.readString();
+    if (key === '') throw new PayloadError(`an empty field name at offset ${at}`);
+    return key;
+  }
+
+  /** Read a bin (bin8/16/32) and nothing else; the bytes are a view into the payload. */
+  readBinary(): Buffer {
+    const b = this.byte();
+    let len: number;
+    if (b === 0xc4) len = this.byte();
+    else if (b === 0xc5) len = this.u16();
+    else if (b === 0xc6) len = this.u32();
+    else throw this.typeError('bytes (bin)', b);
+    this.need(len);
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  /** Read true or false and nothing else. */
+  readBoolean(): boolean {
+    const b = this.byte();
+    if (b === 0xc3) return true;
+    if (b === 0xc2) return false;
+    throw this.typeError('a boolean', b);
+  }
+
+  /** Read an unsigned integer of at most `bits` bits: any msgpack int that is >= 0 and fits, as msgp reads it. */
+  readStrictUint(bits: 32 | 64): bigint {
+    const b = this.peekByte();
+    if (b === 0xca || b === 0xcb) {
+      // The usual cause: a JS number above 2^32 packed by msgpackr (it writes those as float64).
+      throw new PayloadError(`expected an unsigned integer, got ${typeName(b)} at offset ${this.pos} (the Datadog Agent refuses a float here; write a whole number above 2^32 as a BigInt)`);
+    }
+    if (!isInteger(b)) throw this.typeError('an unsigned integer', this.byte());
+    const at = this.pos;
+    const v = this.readIntBig();
+    if (v < 0n) throw new PayloadError(`expected an unsigned integer, got ${v} at offset ${at}`);
+    if (v >= 1n << BigInt(bits)) throw new PayloadError(`${v} does not fit in a uint${bits} (offset ${at})`);
+    return v;
+  }
+
+  /** Read a signed integer of at most `bits` bits (an unsigned one that fits is accepted, as msgp does). */
+  readStrictInt(bits: 32 | 64): bigint {
+    const b = this.peekByte();
+    if (!isInteger(b)) throw this.typeError('an integer', this.byte());
+    const at = this.pos;
+    const v = this.readIntBig();
+    const limit = 1n << BigInt(bits - 1);
+    if (v >= limit || v < -limit) throw new PayloadError(`${v} does not fit in an int${bits} (offset ${at})`);
+    return v;
+  }
+
+  /** Read an array header (no nil). */
+  readStrictArrayHeader(): number {
+    if (this.peekByte() === 0xc0) throw this.typeError('an array', this.byte());
+    return this.readArrayHeader();
+  }
+
+  /** Read a map header (no nil). */
+  readStrictMapHeader(): number {
+    if (this.peekByte() === 0xc0) throw this.typeError('a map', this.byte());
+    return this.readMapHeader();
   }
 
   /** Skip one value of any shape, iteratively (deeply nested junk cannot exhaust the stack). */

@@ -1,8 +1,9 @@
 /**
  * The local agent: an HTTP server that speaks the Datadog Agent's trace intake (`PUT /v0.4/traces`,
- * `/v0.5/traces`, `GET /info`), keeps what it receives in a bounded store, and serves the viewer page and its
- * JSON API from the same port. Nothing a client sends can crash it: refused payloads get a 4xx with the
- * reason, and an unexpected failure in a handler answers 500 and is logged once.
+ * `/v0.5/traces`, `GET /info`) and its stats intake (`PUT /v0.6/stats`), keeps what it receives in bounded
+ * stores, and serves the viewer page and its JSON API from the same port. Nothing a client sends can crash
+ * it: refused payloads get a 4xx with the reason, and an unexpected failure in a handler answers 500 and is
+ * logged once.
  * @packageDocumentation
  */
 import * as http from 'node:http';
@@ -17,8 +18,13 @@ import { JsonlWriter } from './jsonl-writer';
 import { LiveUpdates } from './live-updates';
 import { PayloadError } from './payload-error';
 import { ByteBudget, readBody } from './request-body';
+import { decodeStatsPayload } from './stats-decode';
+import { StatsStore, type StatsLimits } from './stats-store';
 import { TraceStore, type StoreLimits } from './trace-store';
 import { PAGE_SECURITY_HEADERS, ViewerFiles } from './viewer-files';
+
+/** The Datadog Agent's trace stats intake. */
+const STATS_PATH = '/v0.6/stats';
 
 /** The port the Datadog Agent listens on, and so the one the local agent tries first. */
 export const DEFAULT_AGENT_PORT = 8126;
@@ -37,6 +43,8 @@ export interface LocalAgentOptions {
   readonly forward?: string;
   /** Store bounds. */
   readonly limits?: Partial<StoreLimits>;
+  /** Bounds of the trace stats kept for the services page. */
+  readonly statsLimits?: Partial<StatsLimits>;
   /** Largest accepted payload (default 50 MB, as the Datadog Agent). */
   readonly maxBodyBytes?: number;
   /** Bytes of payloads read at once across requests before answering 429 (default 200 MB). */
@@ -57,6 +65,8 @@ export interface LocalAgentStats {
   forwardFailed: number;
   forwardDropped: number;
   outputLines: number;
+  /** Trace stats payloads (`/v0.6/stats`) accepted. */
+  statsPayloads: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -102,6 +112,8 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 export class LocalAgent {
   /** The traces received. */
   readonly store: TraceStore;
+  /** The trace stats received, for the services page. */
+  readonly traceStats: StatsStore;
   /** Where the agent listens (`http://127.0.0.1:8126`). */
   readonly url: string;
   /** The port it listens on. */
@@ -130,6 +142,7 @@ export class LocalAgent {
     const host = options.host ?? '127.0.0.1';
     this.server = server;
     this.store = store;
+    this.traceStats = new StatsStore(options.statsLimits);
     this.port = address.port;
     this.url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.forwarder = forwarder;
@@ -203,6 +216,7 @@ export class LocalAgent {
       forwardFailed: this.forwarder?.failed ?? 0,
       forwardDropped: this.forwarder?.dropped ?? 0,
       outputLines: this.output?.lines ?? 0,
+      statsPayloads: this.traceStats.payloads,
     };
   }
 
@@ -268,6 +282,14 @@ export class LocalAgent {
       void this.intake(pathname === '/v0.5/traces' ? '0.5' : '0.4', pathname, req, res);
       return;
     }
+    if (pathname === STATS_PATH) {
+      if (method !== 'PUT' && method !== 'POST') {
+        sendText(res, 405, `${pathname} takes PUT`, { allow: 'PUT, POST' });
+        return;
+      }
+      void this.statsIntake(req, res);
+      return;
+    }
     if (pathname === OTLP_TRACES_PATH) {
       if (method !== 'POST') {
         sendText(res, 405, `${pathname} takes POST`, { allow: 'POST' });
@@ -280,7 +302,7 @@ export class LocalAgent {
       sendJson(res, 200, this.info());
       return;
     }
-    if (method !== 'GET' && method !== 'HEAD' && !(method === 'DELETE' && pathname === '/api/traces')) {
+    if (method !== 'GET' && method !== 'HEAD' && !(method === 'DELETE' && (pathname === '/api/traces' || pathname === '/api/trace-stats'))) {
       sendText(res, pathname.startsWith('/api/') ? 405 : 404, `no ${method} ${pathname} here`);
       return;
     }
@@ -306,9 +328,11 @@ export class LocalAgent {
   private info(): Record<string, unknown> {
     return {
       version: `ddtrace-run-local-agent/${TRACER_VERSION}`,
-      endpoints: ['/v0.4/traces', '/v0.5/traces', '/info', OTLP_TRACES_PATH],
-      // P0 traces must reach the viewer: the tracer keeps sending them when this is false.
-      client_drop_p0s: false,
+      endpoints: ['/v0.4/traces', '/v0.5/traces', STATS_PATH, '/info', OTLP_TRACES_PATH],
+      // The services page is drawn from the stats, so it stays right when the tracer drops unsampled traces.
+      // Not when forwarding: whether the agent behind allows dropping them (it does not with its
+      // probabilistic sampler on) is its own answer, which the tracer never sees through us.
+      client_drop_p0s: this.forwarder === undefined,
       span_meta_structs: false,
       long_running_spans: false,
       config: {
@@ -337,6 +361,27 @@ export class LocalAgent {
       this.forwarder?.forward(path, req.headers, read.body);
       if (version === 'otlp') sendOtlpSuccess(req.headers, res);
       else sendJson(res, 200, { rate_by_service: { 'service:,env:': 1, ...(this.forwarder?.rates ?? {}) } });
+    } catch (err) {
+      this.fail(res, err);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async statsIntake(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let release: (() => void) | undefined;
+    try {
+      this.counters.payloads++;
+      const read = await readBody(req, this.maxBodyBytes, this.budget);
+      release = read.release;
+      const lang = req.headers['datadog-meta-lang'];
+      const payload = decodeStatsPayload(read.body, typeof lang === 'string' ? lang : '');
+      this.traceStats.add(payload);
+      // The tracer that computes stats tells the agent behind not to: it must get them.
+      this.forwarder?.forward(STATS_PATH, req.headers, read.body);
+      // The Datadog Agent answers an accepted stats payload with an empty 200.
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
     } catch (err) {
       this.fail(res, err);
     } finally {
@@ -387,6 +432,22 @@ export class LocalAgent {
         return;
       }
       sendJson(res, 200, detailJson(trace));
+      return;
+    }
+    if (pathname === '/api/trace-stats') {
+      if (method === 'DELETE') {
+        this.traceStats.clear();
+        sendJson(res, 200, { cleared: true });
+        return;
+      }
+      const service = query.get('service') || undefined;
+      const minutesParam = query.get('minutes');
+      const minutes = minutesParam ? Number(minutesParam) : undefined;
+      if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0)) {
+        sendJson(res, 400, { error: `minutes=${minutesParam} must be a positive number` });
+        return;
+      }
+      sendJson(res, 200, this.traceStats.query({ service, minutes }));
       return;
     }
     if (pathname === '/api/services') {

@@ -214,8 +214,8 @@ describe('local agent: intake and API', () => {
 
   it('answers /info like an agent, and only to the methods each endpoint takes', async () => {
     const info = await getJson<{ endpoints: string[]; client_drop_p0s: boolean }>(agent, '/info');
-    assert.deepEqual(info.endpoints, ['/v0.4/traces', '/v0.5/traces', '/info', '/v1/traces']);
-    assert.equal(info.client_drop_p0s, false);
+    assert.deepEqual(info.endpoints, ['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/info', '/v1/traces']);
+    assert.equal(info.client_drop_p0s, true, 'the services page is drawn from stats (test/local-agent-stats.test.ts)');
     assert.equal((await request(agent.url, 'GET', '/v0.4/traces')).status, 405);
     assert.equal((await request(agent.url, 'POST', '/api/traces/1')).status, 405);
     assert.equal((await request(agent.url, 'GET', '/v0.7/config')).status, 404);

@@ -2,7 +2,8 @@
  * End to end, the way a new user meets the viewer: an app started with `bin/ddtrace-run` and no agent
  * reachable, requests sent to it, and the page driven in a real headless Chromium — the list updates live,
  * filters work, a click opens the waterfall with the expected spans in tree order, errors are red, and the
- * page talks to nothing but the local agent. Screenshots go to `test-artifacts/`.
+ * page talks to nothing but the local agent; the services page draws a row and charts per resource from a
+ * trace stats payload and links to that resource's traces. Screenshots go to `test-artifacts/`.
  *
  * Chromium is required: the test fails (it is not skipped) when `/usr/bin/chromium` is missing.
  */
@@ -10,6 +11,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import { pack } from 'msgpackr';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { fixture, ROOT, runApp, stopAllApps, type AppHandle } from './helpers/run-app';
 import { freePort } from './helpers/ports';
@@ -71,6 +74,67 @@ async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Pr
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+/** A trace stats payload as a tracer sends it: `hits` spans of `payment.charge` ("charge card") in the last closed bucket, `errors` of them failed. */
+function statsPayload(hits: number, errors: number): Buffer {
+  const ok = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: 0.01, binLimit: 2048 });
+  const failed = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: 0.01, binLimit: 2048 });
+  let total = 0;
+  for (let i = 0; i < hits; i++) {
+    const ns = 1_000_000 + i * 50_000;
+    total += ns;
+    if (i < errors) failed.accept(ns);
+    else ok.accept(ns);
+  }
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const start = now - (now % 10_000_000_000n) - 10_000_000_000n;
+  return pack({
+    Hostname: '', Env: '', Version: '', Lang: 'javascript', TracerVersion: '0.0.0-test', RuntimeID: 'browser-test', Sequence: 1, Service: 'shop',
+    Stats: [{
+      Start: start,
+      Duration: 10_000_000_000n,
+      Stats: [{
+        Service: 'shop', Name: 'payment.charge', Resource: 'charge card', Type: '', HTTPStatusCode: 0, Synthetics: false,
+        Hits: hits, Errors: errors, Duration: BigInt(total), TopLevelHits: 0,
+        OkSummary: Buffer.from(ok.toProto()), ErrorSummary: Buffer.from(failed.toProto()),
+        SpanKind: '', PeerTags: [], IsTraceRoot: 2, HTTPMethod: '', HTTPEndpoint: '', GRPCStatusCode: '',
+      }],
+    }],
+  });
+}
+
+function putStats(url: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', agent: false, headers: { 'content-type': 'application/msgpack' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A resource row of the services page. */
+interface StatsRow {
+  service: string;
+  resource: string;
+  rps: string;
+  hits: string;
+  errors: string;
+  charts: number;
+  /** Lines and dots drawn in the charts. */
+  marks: number;
+}
+
+const STATS_ROWS = `Array.from(document.querySelectorAll('tr.stats-row')).map((tr) => ({
+  service: tr.dataset.service,
+  resource: tr.querySelector('.resource').textContent,
+  rps: tr.querySelector('.c-rps .metric-value').textContent,
+  hits: tr.querySelector('.c-rps .metric-sub').textContent,
+  errors: tr.querySelector('.c-err .metric-value').textContent,
+  charts: tr.querySelectorAll('svg.chart').length,
+  marks: tr.querySelectorAll('svg.chart path.chart-line, svg.chart circle.chart-dot').length,
+}))`;
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -240,6 +304,40 @@ describe('trace viewer in a real browser (app under ddtrace-run, no agent)', fun
     assert.match(box, /^Error: card declined/);
     assert.match(box, /at .*app\.js:\d+/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-error.png'), fullPage: true });
+  });
+
+  it('shows the services page from trace stats: a row per resource with its charts, linking to its traces', async () => {
+    const traceHash = (await page.evaluate('location.hash')) as string;
+    await page.click('#tab-services');
+    await page.waitForSelector('#services-view:not([hidden])');
+    assert.equal((await putStats(`${viewerUrl}v0.6/stats`, statsPayload(40, 10))), 200);
+    // The page polls every 5 s; the row appears without a reload.
+    await waitUntil(page, `${STATS_ROWS}.some((r) => r.resource === 'charge card')`, 20_000);
+    const rows = (await page.evaluate(STATS_ROWS)) as StatsRow[];
+    const charge = rows.find((r) => r.resource === 'charge card');
+    assert.ok(charge, JSON.stringify(rows));
+    assert.equal(charge.service, 'shop');
+    // The rate is over the period stats cover, which the tracer's own stats (once it sends them) lengthen.
+    assert.match(charge.rps, /^\d[\d.]*\/s$/);
+    assert.equal(charge.hits, '40 hits');
+    assert.equal(charge.errors, '25%');
+    assert.equal(charge.charts, 3, 'requests, error rate and latency');
+    assert.ok(charge.marks >= 5, `a line or dot per chart, three for the latency quantiles (got ${charge.marks})`);
+    const latency = await page.textContent('tr.stats-row[data-resource="charge card"] .c-lat .metric-value') ?? '';
+    assert.match(latency, /^[\d.]+ ms · [\d.]+ ms · [\d.]+ ms$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-services.png'), fullPage: true });
+
+    await page.click('tr.stats-row[data-resource="charge card"] .traces-link');
+    await waitUntil(page, `location.hash.startsWith('#/?') && !document.getElementById('list-view').hidden && ${rowCount('tr.trace-row', 1)}`);
+    assert.equal(await page.inputValue('#f-service'), 'shop');
+    assert.equal(await page.inputValue('#f-resource'), 'charge card');
+    const listed = (await page.evaluate(LIST_ROWS)) as ListRow[];
+    assert.deepEqual(listed.map((r) => r.resource), ['GET/fail'], 'the sampled trace holding a charge card span');
+    await page.fill('#f-resource', '');
+    await page.selectOption('#f-service', '');
+    // Back to the trace the next test starts from.
+    await page.evaluate(`location.hash = ${JSON.stringify(traceHash)}`);
+    await waitUntil(page, rowCount('.wf-row', 2));
   });
 
   it('deep links to a trace, and the page used nothing but the local agent and raised no error', async () => {

@@ -397,9 +397,31 @@
 
   // ---- routing and live updates -------------------------------------------------------------------------
 
+  // Routes: #/ (the list), #/?service=S&resource=R (the list with these filters, as the services page links
+  // to it), #/services, #/trace/<id>.
   function parseRoute() {
-    var m = /^#\/trace\/([^/?#]+)/.exec(location.hash);
-    return m ? { view: 'trace', id: decodeURIComponent(m[1]) } : { view: 'list', id: '' };
+    var hash = location.hash;
+    var m = /^#\/trace\/([^/?#]+)/.exec(hash);
+    if (m) return { view: 'trace', id: decodeURIComponent(m[1]) };
+    if (/^#\/services\/?$/.test(hash)) return { view: 'services', id: '' };
+    var q = /^#\/\?(.*)$/.exec(hash);
+    return { view: 'list', id: '', query: q ? q[1] : '' };
+  }
+
+  // Set the list's filters from a link's query (service, resource, error); the service is added to the
+  // select when the list has not seen it yet.
+  function applyFilters(query) {
+    var q = new URLSearchParams(query);
+    var service = q.get('service') || '';
+    var select = $('f-service');
+    if (service && !Array.prototype.some.call(select.options, function (o) { return o.value === service; })) {
+      var o = el('option', '', service);
+      o.value = service;
+      select.appendChild(o);
+    }
+    select.value = service;
+    $('f-resource').value = q.get('resource') || '';
+    $('f-error').value = q.get('error') || '';
   }
 
   function show() {
@@ -408,6 +430,14 @@
     state.route = route;
     $('list-view').hidden = route.view !== 'list';
     $('trace-view').hidden = route.view !== 'trace';
+    $('services-view').hidden = route.view !== 'services';
+    $('tab-traces').classList.toggle('is-active', route.view !== 'services');
+    $('tab-services').classList.toggle('is-active', route.view === 'services');
+    if (route.view === 'services') {
+      document.title = 'Services · ddtrace-run';
+      if (services) services.load();
+      return;
+    }
     if (route.view === 'trace') {
       if (changed) {
         state.expanded = Object.create(null);
@@ -419,6 +449,7 @@
       loadTrace(route.id);
     } else {
       document.title = 'Traces · ddtrace-run';
+      if (route.query) applyFilters(route.query);
       loadList();
     }
   }
@@ -426,6 +457,7 @@
   function refresh() {
     state.lastRefresh = Date.now();
     if (state.route.view === 'trace') loadTrace(state.route.id);
+    else if (state.route.view === 'services') { if (services) services.load(); }
     else loadList();
   }
 
@@ -472,7 +504,12 @@
     if (state.trace) renderTrace(state.trace);
   }
 
+  var services = null;
+
   function init() {
+    services = window.DDServicesPage ? window.DDServicesPage({
+      $: $, el: el, formatDuration: formatDuration, serviceDot: serviceDot, getJson: getJson, showError: showError,
+    }) : null;
     var rows = $('trace-rows');
     rows.addEventListener('click', function (e) { openRow(e.target); });
     rows.addEventListener('keydown', function (e) { if (e.key === 'Enter') openRow(e.target); });
@@ -509,6 +546,8 @@
     window.addEventListener('hashchange', show);
     // Relative times ("12s ago") age even when nothing new arrives.
     setInterval(function () { if (state.route.view === 'list') scheduleRefresh(); }, 15000);
+    // Stats arrive every 10 s per process, without a trace event: the services page polls.
+    setInterval(function () { if (state.route.view === 'services') scheduleRefresh(); }, 5000);
     show();
     connect();
   }
