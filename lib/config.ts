@@ -73,6 +73,8 @@ export interface TracerOptions {
   clientIpEnabled?: boolean;
   /** The header the client IP is read from (`DD_TRACE_CLIENT_IP_HEADER`; default: x-forwarded-for, then the socket). */
   clientIpHeader?: string;
+  /** Add the active trace's ids to pino, winston and bunyan records (`DD_LOGS_INJECTION`, default true). */
+  logInjection?: boolean;
 }
 
 /** The resolved configuration. */
@@ -113,6 +115,8 @@ export interface Config {
   readonly clientIp: boolean;
   /** Header the client IP is read from (lower case), if set. */
   readonly clientIpHeader: string | undefined;
+  /** Add the active trace's ids to log records (`DD_LOGS_INJECTION`). */
+  readonly logsInjection: boolean;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   readonly propagationStyleExtract: string | undefined;
@@ -258,6 +262,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     httpQueryObfuscation: parseGlobalPattern('DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP', options.queryStringObfuscation ?? env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP),
     clientIp: options.clientIpEnabled ?? parseBool('DD_TRACE_CLIENT_IP_ENABLED', env.DD_TRACE_CLIENT_IP_ENABLED, false),
     clientIpHeader: (options.clientIpHeader ?? env.DD_TRACE_CLIENT_IP_HEADER)?.trim().toLowerCase() || undefined,
+    logsInjection: options.logInjection ?? parseBool('DD_LOGS_INJECTION', env.DD_LOGS_INJECTION, true),
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',

@@ -64,6 +64,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { name: 'client IP tag', env: ['DD_TRACE_CLIENT_IP_ENABLED'], option: 'clientIpEnabled', show: (c) => onOff(c.clientIp) },
   { name: 'client IP header', env: ['DD_TRACE_CLIENT_IP_HEADER'], option: 'clientIpHeader', show: (c) => c.clientIpHeader ?? 'x-forwarded-for, else the socket' },
+  { name: 'log injection', env: ['DD_LOGS_INJECTION'], option: 'logInjection', show: (c) => onOff(c.logsInjection) },
   { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', fallback: '500-599' },
   { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', fallback: '400-499' },
 ];
