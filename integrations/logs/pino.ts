@@ -19,7 +19,8 @@ export const patchPinoProto: Patcher = (exports, kit) => {
   const proto = Object.getPrototypeOf((exports as () => unknown)()) as object | null;
   if (proto === null || typeof proto !== 'object') return undefined;
   const asJsonSym = symbolNamed(proto, 'pino.asJson');
-  const chindingsSym = symbolNamed(proto, 'pino.chindings') ?? Symbol.for('ddtrace-run.pino.none');
+  // The child bindings live on each logger, not on the prototype: their symbol is found on the first logger seen.
+  let chindingsSym: symbol | undefined;
   if (asJsonSym === undefined) {
     kit.debug('pino: no asJson method on the logger prototype; records are not correlated');
     return undefined;
@@ -29,7 +30,8 @@ export const patchPinoProto: Patcher = (exports, kit) => {
     const span = correlatedSpan(kit);
     if (span === undefined || typeof line !== 'string') return line;
     try {
-      if (userHasDd(obj, this[chindingsSym])) return line;
+      chindingsSym ??= chindingsSymbolOf(this);
+      if (userHasDd(obj, chindingsSym === undefined ? undefined : this[chindingsSym])) return line;
       return withDd(line, ddJson(kit, span));
     } catch (err) {
       kit.fail(err);
@@ -42,6 +44,15 @@ export const patchPinoProto: Patcher = (exports, kit) => {
 /** The symbol-keyed property of `proto` whose symbol is described as `description`. */
 function symbolNamed(proto: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(proto).find((s) => s.description === description);
+}
+
+/** The symbol under which a pino logger keeps its child bindings (`pino.chindings`), looked up its prototype chain. */
+function chindingsSymbolOf(logger: object): symbol | undefined {
+  for (let o: object | null = logger; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    const found = symbolNamed(o, 'pino.chindings');
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**
