@@ -2,13 +2,18 @@
  * The memcached integration end to end: a real app (test/fixtures/memcached) started as a child `node`
  * through the real preloader (`--require` for CommonJS, `--import` for ESM), talking to the real memcached
  * server (Debian's, on 127.0.0.1:11211; `.ci/run` starts it), its spans read back from the test agent.
- * memcached 2 is the only supported major (2.2 and later, as Datadog's tracer); the newest release runs.
+ * memcached 2 is the only supported major (2.2 and later, as Datadog's tracer); the newest release and
+ * the oldest supported one, 2.2.0, run. 2.2.0 is installed under the alias `memcached2_2`, a name no app
+ * requires; the test copies the fixture files and that package, as `node_modules/memcached`, into
+ * `test/fixtures/memcached/.tmp/oldest-<pid>/` (git-ignored), so the app's `require('memcached')` resolves
+ * to it through the ordinary resolver.
  */
 import * as assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedSpan } from './helpers/test-agent';
 import { fixture, stopAllApps, ROOT, type StartMode } from './helpers/run-app';
-import { assertServerReachable, runResultApp, versionOf, type ResultAppRun } from './helpers/db-apps';
+import { assertServerReachable, installPackageCopy, runResultApp, versionOf, type ResultAppRun } from './helpers/db-apps';
 import { freePort } from './helpers/ports';
 import { SpanSet, ownMeta } from './helpers/span-set';
 
@@ -29,9 +34,23 @@ const SCENARIOS: ReadonlyArray<{ name: string; commands: readonly string[]; erro
   { name: 'refused', commands: ['get'], error: /ECONNREFUSED/ },
 ];
 
-async function runFixture(file: string, mode: StartMode, closedPort: number, env: Record<string, string> = {}): Promise<ResultAppRun> {
+const FIXTURE_FILES = ['app.cjs', 'app.mjs', 'scenarios.cjs'];
+
+/** The directory from which an app loads memcached 2.2.0 under its real name, made on first use. */
+let oldest: string | undefined;
+function oldestDir(): string {
+  if (oldest !== undefined) return oldest;
+  const dir = fixture('memcached', '.tmp', `oldest-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  for (const file of FIXTURE_FILES) copyFileSync(fixture('memcached', file), join(dir, file));
+  installPackageCopy('memcached2_2', join(dir, 'node_modules', 'memcached'));
+  return (oldest = dir);
+}
+
+async function runFixture(file: string, mode: StartMode, closedPort: number, env: Record<string, string> = {}, dir = fixture('memcached')): Promise<ResultAppRun> {
   const traced = mode !== 'none';
-  return runResultApp(fixture('memcached', file), {
+  return runResultApp(join(dir, file), {
     mode,
     env: { MEMCACHED_CLOSED_PORT: String(closedPort), DD_SERVICE: SERVICE, ...(traced ? { WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } : {}), ...env },
     mustPrint: [/^MEMCACHEDVERSION (.*)$/m],
@@ -41,7 +60,6 @@ async function runFixture(file: string, mode: StartMode, closedPort: number, env
 
 describe('memcached integration in a preloaded app', function () {
   this.timeout(60_000);
-  const expectedVersion = versionOf(join(ROOT, 'node_modules', 'memcached'));
 
   before(() =>
     assertServerReachable({
@@ -51,13 +69,21 @@ describe('memcached integration in a preloaded app', function () {
       unreachable: (why) => `memcached is not reachable at ${HOST}:${PORT} (${why}); start it with: memcached -d -u memcache -l 127.0.0.1 -p 11211 -m 64`,
     }),
   );
-  after(stopAllApps);
+  after(async () => {
+    await stopAllApps();
+    if (oldest !== undefined) rmSync(oldest, { recursive: true, force: true });
+  });
 
-  for (const format of [
+  const variants = [
+    { label: 'newest', dir: (): string => fixture('memcached'), expectedVersion: versionOf(join(ROOT, 'node_modules', 'memcached')) },
+    { label: 'oldest supported', dir: oldestDir, expectedVersion: versionOf(join(ROOT, 'node_modules', 'memcached2_2')) },
+  ];
+  const formats = [
     { label: 'CommonJS, --require', file: 'app.cjs', mode: 'require' as StartMode },
     { label: 'ESM, --import', file: 'app.mjs', mode: 'import' as StartMode },
-  ]) {
-    describe(`memcached ${expectedVersion}, ${format.label}`, () => {
+  ];
+  for (const { label, dir, expectedVersion } of variants) for (const format of formats) {
+    describe(`${label} memcached ${expectedVersion}, ${format.label}`, () => {
       let traced: ResultAppRun;
       let control: ResultAppRun;
       let set: SpanSet;
@@ -65,8 +91,8 @@ describe('memcached integration in a preloaded app', function () {
 
       before(async () => {
         closedPort = await freePort();
-        traced = await runFixture(format.file, format.mode, closedPort);
-        control = await runFixture(format.file, 'none', closedPort);
+        traced = await runFixture(format.file, format.mode, closedPort, {}, dir());
+        control = await runFixture(format.file, 'none', closedPort, {}, dir());
         set = new SpanSet(traced.spans);
       });
 
