@@ -1,6 +1,7 @@
 'use strict';
 // The README's demo: an Express + PostgreSQL app with no tracing code, started under ddtrace-run with no
-// Datadog Agent. It sends the app a few requests, prints each trace as a tree, and points at the local
+// Datadog Agent. It sends the app a few requests, prints each trace as a tree with the app's pino log
+// lines of that request (matched by the `dd.trace_id` ddtrace-run added to them), and points at the local
 // trace viewer. Run it with `npm run demo` (after `npm install`).
 //
 // With a terminal it keeps running until Ctrl-C so the page can be explored; without one (CI, pipes) or
@@ -24,6 +25,38 @@ function get(url) {
       })
       .on('error', reject);
   });
+}
+
+/** The app's pino lines (JSON on its stdout) that carry trace ids. */
+function collectLogLines(stream) {
+  const lines = [];
+  let rest = '';
+  stream.on('data', (chunk) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop();
+    for (const line of parts) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const record = JSON.parse(line);
+        if (record.dd && record.dd.trace_id) lines.push(record);
+      } catch {
+        // Not a log line.
+      }
+    }
+  });
+  return lines;
+}
+
+/** `  log  <message>  trace_id=… span_id=… (<span name>)` for each of the trace's log lines. */
+function renderLogs(lines, detail) {
+  const hex = detail.traceIdHex;
+  return lines
+    .filter((l) => l.dd.trace_id === hex)
+    .map((l) => {
+      const span = detail.spans.find((s) => s.spanId === l.dd.span_id);
+      return `  log  ${l.msg}  trace_id=${l.dd.trace_id} span_id=${l.dd.span_id}${span ? ` (${span.name})` : ''}\n`;
+    })
+    .join('');
 }
 
 function waitFor(stream, regex, what, timeoutMs = 30000) {
@@ -57,6 +90,7 @@ async function main() {
   app.stdout.setEncoding('utf8');
   app.stderr.setEncoding('utf8');
   app.stderr.pipe(process.stderr);
+  const logLines = collectLogLines(app.stdout);
   const stop = () => app.kill('SIGTERM');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -83,7 +117,7 @@ async function main() {
   console.log(`\nThe traces, as the agent received them (${traces.length}):\n`);
   for (const t of traces.reverse()) {
     const detail = JSON.parse((await get(`${viewer}/api/traces/${t.traceId}`)).body);
-    process.stdout.write(renderTrace(detail.spans.map(toPrintable)) + '\n');
+    process.stdout.write(renderTrace(detail.spans.map(toPrintable)) + renderLogs(logLines, detail) + `  ${viewer}/#/trace/${t.traceId}\n\n`);
   }
   console.log(`Open ${viewer}/ to see them in the trace viewer (waterfall, tags, errors).`);
   if (interactive) {

@@ -13,9 +13,11 @@ import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
 import { hooks as awsSdk } from './aws-sdk/hooks';
 import { hooks as prisma } from './prisma/hooks';
-
 /** Module hooks, in no particular order. */
 export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...awsSdk, ...prisma];
+import { hooks as logs } from './logs/hooks';
+import { hooks as memcached } from './memcached/hooks';
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...logs, ...memcached];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];

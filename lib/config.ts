@@ -83,6 +83,8 @@ export interface TracerOptions {
   statsComputation?: boolean;
   /** The header the client IP is read from (`DD_TRACE_CLIENT_IP_HEADER`; default: x-forwarded-for, then the socket). */
   clientIpHeader?: string;
+  /** Add the active trace's ids to pino, winston and bunyan records (`DD_LOGS_INJECTION`, default true). */
+  logInjection?: boolean;
 }
 
 /** The resolved configuration. */
@@ -145,6 +147,8 @@ export interface Config {
   readonly statsComputation: boolean;
   /** Header the client IP is read from (lower case), if set. */
   readonly clientIpHeader: string | undefined;
+  /** Add the active trace's ids to log records (`DD_LOGS_INJECTION`). */
+  readonly logsInjection: boolean;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   /** Extraction styles, raw. */
@@ -342,6 +346,11 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     baggageTagKeys: env.DD_TRACE_BAGGAGE_TAG_KEYS === undefined
       ? ['user.id', 'session.id', 'account.id']
       : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
+    logsInjection: options.logInjection ?? parseBool('DD_LOGS_INJECTION', env.DD_LOGS_INJECTION, true),
+    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
+    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
+    propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',
+    propagationStyleExtractVariable: env.DD_TRACE_PROPAGATION_STYLE_EXTRACT ? 'DD_TRACE_PROPAGATION_STYLE_EXTRACT' : 'DD_TRACE_PROPAGATION_STYLE',
     get runtimeId(): string {
       return runtimeId();
     },

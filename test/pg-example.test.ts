@@ -54,6 +54,20 @@ describe('examples/express-pg through ddtrace-run', function () {
     }
     assert.equal(traces.size, 2, 'one trace per request');
 
+    // The app logs with pino: one line per request, carrying the ids of that request's trace and web span.
+    const logs = app.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; dd?: { trace_id: string; span_id: string; service: string } });
+    for (const message of ['found user 7', 'no user 100000']) {
+      const line = logs.find((l) => l.msg === message);
+      const dd = line?.dd;
+      assert.ok(dd, `no log line "${message}" with trace ids:\n${app.stdout}`);
+      const web = spans.find((s) => s.span_id.toString() === dd.span_id);
+      assert.ok(web, `the log line's span_id ${dd.span_id} is no span the agent received`);
+      assert.equal(web.type, 'web');
+      const high = spans.find((s) => s.trace_id === web.trace_id && s.meta['_dd.p.tid'] !== undefined)!.meta['_dd.p.tid'];
+      assert.equal(dd.trace_id, high + web.trace_id.toString(16).padStart(16, '0'));
+      assert.equal(dd.service, 'users-api');
+    }
+
     app.kill('SIGTERM');
     const { code } = await app.exit;
     assert.equal(code, 0, `the demo must stop cleanly on SIGTERM:\n${app.stderr}`);

@@ -6,9 +6,13 @@
 //
 // It uses the local PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE; default postgres@127.0.0.1:5432/test),
 // creates its table and a hundred users if they are missing, and prints the port it listens on
-// (PORT, default 3000; 0 for any free one).
+// (PORT, default 3000; 0 for any free one). It logs with pino, one JSON line per request on stdout: under
+// ddtrace-run each such line carries `dd.trace_id` and `dd.span_id`, the ids of the request's trace.
 const express = require('express');
+const pino = require('pino');
 const { Pool } = require('pg');
+
+const logger = pino();
 
 const pool = new Pool({
   host: process.env.PGHOST || '127.0.0.1',
@@ -23,14 +27,21 @@ const app = express();
 app.get('/users/:id', async (req, res, next) => {
   const id = Number(req.params.id);
   if (!Number.isInteger(id) || id < 1) {
+    logger.warn({ id: req.params.id }, 'rejected a user id that is not a positive integer');
     res.status(400).json({ error: 'the id must be a positive integer' });
     return;
   }
   try {
     const { rows } = await pool.query('SELECT id, name, email FROM demo_users WHERE id = $1', [id]);
-    if (rows.length === 0) res.status(404).json({ error: `no user ${id}` });
-    else res.json(rows[0]);
+    if (rows.length === 0) {
+      logger.info({ id }, `no user ${id}`);
+      res.status(404).json({ error: `no user ${id}` });
+    } else {
+      logger.info({ id }, `found user ${id}`);
+      res.json(rows[0]);
+    }
   } catch (err) {
+    logger.error({ err, id }, 'user lookup failed');
     next(err);
   }
 });

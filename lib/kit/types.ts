@@ -90,6 +90,12 @@ export interface SpanRecipe {
 export interface KitConfig {
   /** `DD_SERVICE`. */
   readonly service: string;
+  /** `DD_ENV`, if set. */
+  readonly env: string | undefined;
+  /** `DD_VERSION` (else the app's package.json version), if known. */
+  readonly version: string | undefined;
+  /** Add the active trace's ids to log records (`DD_LOGS_INJECTION`, default true). */
+  readonly logsInjection: boolean;
   /** Per-middleware spans in web frameworks (`DD_TRACE_MIDDLEWARE_TRACING_ENABLED`). */
   readonly middlewareTracing: boolean;
   /** Whether a server response status counts as an error (`DD_HTTP_SERVER_ERROR_STATUSES`). */
