@@ -1,0 +1,223 @@
+/**
+ * The gRPC integration end to end: a client and a server (test/fixtures/grpc, the Greeter service of
+ * greeter.proto loaded with @grpc/proto-loader) in two separate processes, both through the real
+ * preloader, one CommonJS and the other ESM (and the other way round), every kind of call once. The
+ * client's trace context must reach the server in the call's metadata: each `grpc.server` span is the
+ * child of the `grpc.client` span that called it, and a server that calls on (`Relay`) carries it further.
+ *
+ * Runs on the newest @grpc/grpc-js and on 1.10 (the oldest supported), installed under the alias
+ * `grpc-js1_10` and copied as `node_modules/@grpc/grpc-js` beside copies of the fixture files. The
+ * client's results are compared with the same client and server run without the tracer.
+ */
+import * as assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestAgent, type DecodedSpan } from './helpers/test-agent';
+import { ROOT, fixture, stopAllApps, type StartMode } from './helpers/run-app';
+import { installPackageCopy, runResultApp, versionOf } from './helpers/db-apps';
+import { startListening, spansOnceSeen, type ListeningApp } from './helpers/http-apps';
+import { SpanSet } from './helpers/span-set';
+
+const FIXTURE_FILES = ['client.cjs', 'client.mjs', 'server.cjs', 'server.mjs', 'service.cjs', 'greeter.proto'];
+const PATH = '/demo.v1.Greeter/';
+
+let grpc110: string | undefined;
+/** The directory from which the apps load @grpc/grpc-js 1.10 under its real name; one per test process. */
+function grpc110Dir(): string {
+  if (grpc110 !== undefined) return grpc110;
+  const dir = fixture('grpc', '.tmp', `grpc-js1_10-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'node_modules', '@grpc'), { recursive: true });
+  installPackageCopy('grpc-js1_10', join(dir, 'node_modules', '@grpc', 'grpc-js'));
+  for (const file of FIXTURE_FILES) copyFileSync(fixture('grpc', file), join(dir, file));
+  grpc110 = dir;
+  return dir;
+}
+
+const VARIANTS = [
+  { label: 'newest @grpc/grpc-js', dir: (): string => fixture('grpc'), pkg: (): string => join(ROOT, 'node_modules', '@grpc', 'grpc-js') },
+  { label: '@grpc/grpc-js 1.10 (oldest supported)', dir: grpc110Dir, pkg: (): string => join(grpc110Dir(), 'node_modules', '@grpc', 'grpc-js') },
+];
+const PAIRS: Array<{ label: string; client: string; clientMode: StartMode; server: string; serverMode: StartMode }> = [
+  { label: 'CommonJS client (--require) → ESM server (--import)', client: 'client.cjs', clientMode: 'require', server: 'server.mjs', serverMode: 'import' },
+  { label: 'ESM client (--import) → CommonJS server (--require)', client: 'client.mjs', clientMode: 'import', server: 'server.cjs', serverMode: 'require' },
+];
+
+/** Lookups across the client's and the server's spans. */
+class GrpcSpans extends SpanSet {
+  /** The one `grpc.client` span made in scenario span `scenario`. */
+  clientIn(scenario: string): DecodedSpan {
+    const found = this.childrenOf(this.one(scenario), 'grpc.client');
+    assert.equal(found.length, 1, `expected one grpc.client under ${scenario}, got ${found.length}`);
+    return found[0];
+  }
+
+  /** The one `grpc.server` span whose parent is `client`. */
+  serverOf(client: DecodedSpan): DecodedSpan {
+    const found = this.childrenOf(client, 'grpc.server');
+    assert.equal(found.length, 1, `expected one grpc.server child of ${client.resource}, got ${found.length}`);
+    return found[0];
+  }
+}
+
+function assertMethodTags(span: DecodedSpan, method: string, kind: string): void {
+  assert.equal(span.resource, PATH + method);
+  assert.equal(span.meta.component, 'grpc');
+  assert.equal(span.meta['grpc.method.path'], PATH + method);
+  assert.equal(span.meta['grpc.method.package'], 'demo.v1');
+  assert.equal(span.meta['grpc.method.service'], 'Greeter');
+  assert.equal(span.meta['grpc.method.name'], method);
+  assert.equal(span.meta['grpc.method.kind'], kind);
+}
+
+describe('gRPC integration: a client and a server in two processes', function () {
+  this.timeout(60_000);
+
+  after(async () => {
+    await stopAllApps();
+    if (grpc110 !== undefined) rmSync(grpc110, { recursive: true, force: true });
+    grpc110 = undefined;
+  });
+
+  for (const variant of VARIANTS) {
+    for (const pair of PAIRS) {
+      describe(`${variant.label}: ${pair.label}`, () => {
+        let agent: TestAgent;
+        let server: ListeningApp;
+        let plainServer: ListeningApp;
+        let clientRun: Awaited<ReturnType<typeof runResultApp>>;
+        let control: Awaited<ReturnType<typeof runResultApp>>;
+        let set: GrpcSpans;
+
+        before(async () => {
+          const dir = variant.dir();
+          agent = await TestAgent.start();
+          [server, plainServer] = await Promise.all([
+            startListening(join(dir, pair.server), { mode: pair.serverMode, agent, env: { DD_SERVICE: 'grpc-server', WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } }),
+            startListening(join(dir, pair.server), { mode: 'none', env: {} }),
+          ]);
+          const client = join(dir, pair.client);
+          [clientRun, control] = await Promise.all([
+            runResultApp(client, {
+              mode: pair.clientMode,
+              env: { DD_SERVICE: 'grpc-client', WITH_TRACER: '1', DD_TRACE_DEBUG: 'true', GRPC_SERVER: `127.0.0.1:${server.port}` },
+              lastSpan: () => 'scenario.relay',
+            }),
+            runResultApp(client, { mode: 'none', env: { GRPC_SERVER: `127.0.0.1:${plainServer.port}` }, lastSpan: () => '' }),
+          ]);
+          // The server's spans of every call, the second hop of Relay included.
+          const serverSpans = await spansOnceSeen(agent, (spans) => spans.filter((s) => s.name === 'grpc.server').length >= 10);
+          set = new GrpcSpans([...clientRun.spans, ...serverSpans]);
+        });
+        after(async () => {
+          server?.app.kill();
+          plainServer?.app.kill();
+          await agent?.close();
+        });
+
+        it('patches the expected @grpc/grpc-js in both processes', () => {
+          const v = versionOf(variant.pkg()).replace(/\./g, '\\.');
+          assert.match(clientRun.stderr, new RegExp(`grpc: patched @grpc/grpc-js/build/src/client(\\.js)?@${v}`));
+          assert.match(server.app.stderr, new RegExp(`grpc: patched @grpc/grpc-js/build/src/server(\\.js)?@${v}`));
+        });
+
+        it('leaves the calls unchanged: same replies, errors and metadata as without the tracer', () => {
+          const r = control.results as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          assert.deepEqual(r.unary.reply, { message: 'hello Ann' });
+          assert.deepEqual(r.metadata, { error: null, reply: { message: 'hello Bo (user 42)' }, keys: ['x-user'] });
+          assert.equal(r.unaryError.error.code, 5);
+          assert.equal(r.unaryThrows.error.code, 2);
+          assert.deepEqual(r.serverStream.messages, ['hello Cy #0', 'hello Cy #1', 'hello Cy #2']);
+          assert.equal(r.serverStreamError.code, 3);
+          assert.deepEqual(r.clientStream.reply, { message: 'hello a, b, c' });
+          assert.deepEqual(r.bidi.messages, ['echo x', 'echo y']);
+          assert.deepEqual(r.relay.reply, { message: 'hello relayed Di' });
+          assert.deepEqual(clientRun.results, control.results);
+        });
+
+        it('unary: grpc.client → grpc.server across the processes, with the handler’s span under the server span', () => {
+          const client = set.clientIn('scenario.unary');
+          assertMethodTags(client, 'SayHello', 'unary');
+          assert.equal(client.type, 'http');
+          assert.equal(client.service, 'grpc-client');
+          assert.equal(client.meta['span.kind'], 'client');
+          assert.equal(client.meta['rpc.service'], 'demo.v1.Greeter');
+          assert.equal(client.metrics['grpc.status.code'], 0);
+          assert.equal(client.meta['network.destination.ip'], '127.0.0.1');
+          assert.equal(client.metrics['network.destination.port'], server.port);
+          assert.equal(client.error, 0);
+          const srv = set.serverOf(client);
+          assertMethodTags(srv, 'SayHello', 'unary');
+          assert.equal(srv.type, 'web');
+          assert.equal(srv.service, 'grpc-server');
+          assert.equal(srv.meta['span.kind'], 'server');
+          assert.equal(srv.metrics['grpc.status.code'], 0);
+          assert.equal(srv.error, 0);
+          assert.equal(set.childrenOf(srv, 'handler.SayHello').length, 1);
+        });
+
+        it('the caller’s own metadata still arrives, and the trace context travels beside it', () => {
+          const client = set.clientIn('scenario.metadata');
+          const srv = set.serverOf(client);
+          assert.equal(srv.trace_id, client.trace_id);
+        });
+
+        it('an error status marks both spans with its code; a throwing handler is UNKNOWN with its error', () => {
+          const client = set.clientIn('scenario.unary-error');
+          assert.equal(client.error, 1);
+          assert.equal(client.metrics['grpc.status.code'], 5);
+          assert.match(client.meta['error.message'], /NOT_FOUND: no such user/);
+          const srv = set.serverOf(client);
+          assert.equal(srv.error, 1);
+          assert.equal(srv.metrics['grpc.status.code'], 5);
+          assert.equal(srv.meta['error.message'], 'no such user');
+          const thrown = set.serverOf(set.clientIn('scenario.unary-throws'));
+          assert.equal(thrown.error, 1);
+          assert.equal(thrown.metrics['grpc.status.code'], 2);
+          assert.equal(thrown.meta['error.message'], 'handler threw');
+        });
+
+        it('server streaming: one span each side, ended by the status; an error status marks them', () => {
+          const client = set.clientIn('scenario.server-stream');
+          assertMethodTags(client, 'ListGreetings', 'server_streaming');
+          assert.equal(client.metrics['grpc.status.code'], 0);
+          const srv = set.serverOf(client);
+          assertMethodTags(srv, 'ListGreetings', 'server_streaming');
+          assert.equal(set.childrenOf(srv, 'handler.ListGreetings').length, 1);
+          const failed = set.clientIn('scenario.server-stream-error');
+          assert.equal(failed.error, 1);
+          assert.equal(failed.metrics['grpc.status.code'], 3);
+          const failedServer = set.serverOf(failed);
+          assert.equal(failedServer.error, 1);
+          assert.equal(failedServer.metrics['grpc.status.code'], 3);
+        });
+
+        it('client streaming and bidi: the handler’s event listeners run in the server span', () => {
+          const collect = set.clientIn('scenario.client-stream');
+          assertMethodTags(collect, 'Collect', 'client_streaming');
+          const collectServer = set.serverOf(collect);
+          assertMethodTags(collectServer, 'Collect', 'client_streaming');
+          assert.equal(set.childrenOf(collectServer, 'handler.Collect.end').length, 1);
+          const chat = set.clientIn('scenario.bidi');
+          assertMethodTags(chat, 'Chat', 'bidi_streaming');
+          assert.equal(chat.metrics['grpc.status.code'], 0);
+          const chatServer = set.serverOf(chat);
+          assertMethodTags(chatServer, 'Chat', 'bidi_streaming');
+          assert.equal(set.childrenOf(chatServer, 'handler.Chat.data').length, 2);
+        });
+
+        it('a server that calls on passes the trace along: client → Relay → client → SayHello', () => {
+          const client = set.clientIn('scenario.relay');
+          const relay = set.serverOf(client);
+          assert.equal(relay.resource, PATH + 'Relay');
+          const [hop] = set.childrenOf(relay, 'grpc.client');
+          assert.ok(hop, 'the Relay handler’s call is a child of its server span');
+          assert.equal(hop.resource, PATH + 'SayHello');
+          assert.equal(hop.service, 'grpc-server');
+          const second = set.serverOf(hop);
+          assert.equal(second.trace_id, client.trace_id);
+        });
+      });
+    }
+  }
+});
