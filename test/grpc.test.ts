@@ -105,8 +105,13 @@ describe('gRPC integration: a client and a server in two processes', function ()
             }),
             runResultApp(client, { mode: 'none', env: { GRPC_SERVER: `127.0.0.1:${plainServer.port}` }, lastSpan: () => '' }),
           ]);
-          // The server's spans of every call, the second hop of Relay included.
-          const serverSpans = await spansOnceSeen(agent, (spans) => spans.filter((s) => s.name === 'grpc.server').length >= 10);
+          // The server's spans of every call that reached it (all but the expired one), Relay's second hop included.
+          const clientSpans = new SpanSet(clientRun.spans);
+          const expired = clientSpans.childrenOf(clientSpans.one('scenario.deadline'), 'grpc.client')[0]?.span_id;
+          const serverSpans = await spansOnceSeen(agent, (spans) => {
+            const callers = [...clientRun.spans, ...spans].filter((s) => s.name === 'grpc.client' && s.span_id !== expired);
+            return callers.length === 12 && callers.every((c) => spans.some((s) => s.name === 'grpc.server' && s.parent_id === c.span_id));
+          });
           set = new GrpcSpans([...clientRun.spans, ...serverSpans]);
         });
         after(async () => {
@@ -132,6 +137,9 @@ describe('gRPC integration: a client and a server in two processes', function ()
           assert.deepEqual(r.clientStream.reply, { message: 'hello a, b, c' });
           assert.deepEqual(r.bidi.messages, ['echo x', 'echo y']);
           assert.deepEqual(r.relay.reply, { message: 'hello relayed Di' });
+          assert.deepEqual(r.options.reply, { message: 'hello Eve' });
+          assert.deepEqual(r.deadline, { error: 4 });
+          assert.deepEqual(r.streamMetadata.messages, ['hello Fa #0']);
           assert.deepEqual(clientRun.results, control.results);
         });
 
@@ -160,6 +168,16 @@ describe('gRPC integration: a client and a server in two processes', function ()
           const client = set.clientIn('scenario.metadata');
           const srv = set.serverOf(client);
           assert.equal(srv.trace_id, client.trace_id);
+        });
+
+        it('options without metadata, metadata then options on a stream, and an expired deadline (DEADLINE_EXCEEDED, 4)', () => {
+          const options = set.clientIn('scenario.options');
+          assert.equal(set.serverOf(options).error, 0);
+          const stream = set.clientIn('scenario.stream-metadata');
+          assert.equal(set.serverOf(stream).trace_id, stream.trace_id);
+          const late = set.clientIn('scenario.deadline');
+          assert.equal(late.error, 1);
+          assert.equal(late.metrics['grpc.status.code'], 4);
         });
 
         it('an error status marks both spans with its code; a throwing handler is UNKNOWN with its error', () => {

@@ -55,7 +55,7 @@ export function wrapRequest(original: AnyFunction, kit: Kit, host: MetadataHost,
         component: 'grpc',
         tags: { ...rpcTags(path), 'grpc.method.kind': kind, 'grpc.status.code': 0 },
       });
-      args = withTraceMetadata(kit, host, span, Array.prototype.slice.call(arguments) as unknown[], metadataAt);
+      args = withTraceMetadata(kit, host, span, Array.prototype.slice.call(arguments) as unknown[], metadataAt, hasCallback);
       if (hasCallback) {
         const at = lastFunction(args, metadataAt);
         if (at >= 0) args[at] = finishingCallback(kit, span, args[at] as AnyFunction, frame, handle);
@@ -93,28 +93,36 @@ function rpcTags(path: string): Record<string, string> {
   return service === undefined ? { ...tags } : { ...tags, 'rpc.service': service };
 }
 
-/** The arguments with trace headers in the metadata: a copy of the caller's, or a new one put in its place. */
-function withTraceMetadata(kit: Kit, host: MetadataHost, span: Span, args: unknown[], at: number): unknown[] {
+/**
+ * The arguments with trace headers in the metadata: a copy of the caller's `Metadata`, or a new one. The
+ * optional metadata, options and callback are read the way grpc-js reads them (by type, in its
+ * `checkOptionalUnaryResponseArguments` and `checkMetadataAndOptions`) and put back in their full form,
+ * so grpc-js sees the same options and callback; a form grpc-js would reject is left as it is, untouched.
+ */
+function withTraceMetadata(kit: Kit, host: MetadataHost, span: Span, args: unknown[], at: number, hasCallback: boolean): unknown[] {
   const Metadata = host.Metadata;
   if (Metadata === undefined) return args;
-  const given = args[at];
-  let metadata: MetadataLike;
-  if (given instanceof Metadata) {
-    metadata = given.clone();
-    args[at] = metadata;
-  } else {
-    metadata = new Metadata();
-    // grpc-js reads the optional metadata, options and callback by type, so a metadata put first is read as one.
-    if (given === undefined && args.length <= at) args[at] = metadata;
-    else args.splice(at, 0, metadata);
-  }
+  const head = args.slice(0, at);
+  const [a1, a2, a3] = args.slice(at);
+  const given = a1 instanceof Metadata ? a1 : undefined;
+  let tail: unknown[] | undefined;
+  const fresh = (): MetadataLike => new Metadata();
+  if (hasCallback) {
+    if (typeof a1 === 'function') tail = [fresh(), {}, a1];
+    else if (typeof a2 === 'function') tail = given !== undefined ? [given.clone(), {}, a2] : a1 instanceof Object ? [fresh(), a1, a2] : undefined;
+    else if (given !== undefined) tail = [given.clone(), a2, a3];
+  } else if (given !== undefined) tail = [given.clone(), a2];
+  else if (a1 === undefined || a1 === null || a1 === false || a1 === 0 || a1 === '') tail = [fresh()];
+  else if (a1 instanceof Object) tail = [fresh(), a1];
+  if (tail === undefined) return args;
+  const metadata = tail[0] as MetadataLike;
   const carrier: Record<string, unknown> = {};
   kit.inject(span, carrier);
   for (const key of Object.keys(carrier)) {
     const value = carrier[key];
     if (typeof value === 'string') metadata.set(key, value);
   }
-  return args;
+  return [...head, ...tail];
 }
 
 function lastFunction(args: readonly unknown[], from: number): number {
