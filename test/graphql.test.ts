@@ -224,9 +224,11 @@ describe('graphql integration', function () {
           assert.equal(user.parent_id, execute.span_id);
           assert.equal(user.meta['graphql.field.name'], 'user');
           assert.equal(user.meta['graphql.field.type'], 'User');
+          assert.equal(user.meta['graphql.field.coordinates'], 'Query.user');
           const friends = byPath.get('user.friends')!;
           assert.equal(friends.resource, 'friends:[User!]!');
           assert.equal(friends.meta['graphql.field.type'], 'User');
+          assert.equal(friends.meta['graphql.field.coordinates'], 'User.friends');
           assert.equal(friends.parent_id, user.span_id);
           assert.equal(byPath.get('user.name')!.parent_id, user.span_id);
           // The resolver's own span now nests under its resolve span.

@@ -152,7 +152,7 @@ describe('gRPC integration: a client and a server in two processes', function ()
           assert.equal(client.meta['rpc.service'], 'demo.v1.Greeter');
           assert.equal(client.metrics['grpc.status.code'], 0);
           assert.equal(client.meta['network.destination.ip'], '127.0.0.1');
-          assert.equal(client.metrics['network.destination.port'], server.port);
+          assert.equal(client.meta['network.destination.port'], String(server.port));
           assert.equal(client.error, 0);
           const srv = set.serverOf(client);
           assertMethodTags(srv, 'SayHello', 'unary');

@@ -1,7 +1,7 @@
 /**
  * `graphql.resolve` spans, only when a resolver depth is set (see `settings.ts`): one span per field up to
  * that depth, child of its parent field's span (else of `graphql.execute`), resource `<field>:<type>`, with
- * `graphql.field.name`, `graphql.field.path` and `graphql.field.type`. With `collapse` (the default) the
+ * `graphql.field.name`, `graphql.field.coordinates` (`Type.field`), `graphql.field.path` and `graphql.field.type`. With `collapse` (the default) the
  * items of a list share one path (`users.*.name`) and only the first item's field makes a span.
  *
  * Resolvers are wrapped where graphql finds them: each field's `resolve` in the schema (once per field;
@@ -44,6 +44,7 @@ interface PathNode {
 
 interface ResolveInfo {
   readonly fieldName?: unknown;
+  readonly parentType?: { readonly name?: unknown };
   readonly returnType?: unknown;
   readonly path?: PathNode;
 }
@@ -143,6 +144,7 @@ function startResolveSpan(kit: Kit, execution: Execution, info: ResolveInfo | un
     childOf: parent,
     tags: {
       'graphql.field.name': fieldName,
+      'graphql.field.coordinates': typeof info?.parentType?.name === 'string' ? `${info.parentType.name}.${fieldName}` : undefined,
       'graphql.field.path': path,
       'graphql.field.type': baseTypeName(info?.returnType),
     },

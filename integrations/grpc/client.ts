@@ -178,8 +178,9 @@ function tagPeer(span: Span, call: unknown): void {
   const colon = peer.lastIndexOf(':');
   const port = colon === -1 ? '' : peer.slice(colon + 1);
   if (/^\d+$/.test(port)) {
-    span.setTag('network.destination.ip', peer.slice(0, colon).replace(/^\[|\]$/g, ''));
-    span.setTag('network.destination.port', Number(port));
+    span.setTag('network.destination.ip', peer.slice(0, colon));
+    // A string, as Datadog's tracer tags it for gRPC.
+    span.setTag('network.destination.port', port);
   } else {
     span.setTag('network.destination.ip', peer);
   }
