@@ -11,7 +11,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedSpan } from './helpers/test-agent';
 import { TestAgent } from './helpers/test-agent';
@@ -36,6 +36,25 @@ function graphql15Dir(): string {
   return dir;
 }
 
+/**
+ * A directory whose `node_modules/graphql` is graphql 16's code claiming to be 17.0.0: only the version
+ * gate is under test (graphql 17 itself loads as ES modules on recent Node, and is not supported).
+ */
+let gql17: string | undefined;
+function graphql17Dir(): string {
+  if (gql17 !== undefined) return gql17;
+  const dir = fixture('graphql', '.tmp', `graphql17-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  const pkg = join(dir, 'node_modules', 'graphql');
+  installPackageCopy('graphql', pkg);
+  const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ ...manifest, version: '17.0.0' }));
+  for (const file of FIXTURE_FILES) copyFileSync(fixture('graphql', file), join(dir, file));
+  gql17 = dir;
+  return dir;
+}
+
 interface AppRun {
   readonly version: string;
   readonly result: Record<string, unknown>;
@@ -43,11 +62,11 @@ interface AppRun {
   readonly spans: DecodedSpan[];
 }
 
-async function runFixture(app: string, mode: StartMode): Promise<AppRun> {
+async function runFixture(app: string, mode: StartMode, env: Record<string, string> = {}): Promise<AppRun> {
   const traced = mode !== 'none';
   const run = await runResultApp(app, {
     mode,
-    env: { DD_SERVICE: SERVICE, ...(traced ? { WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } : {}) },
+    env: { DD_SERVICE: SERVICE, ...(traced ? { WITH_TRACER: '1', DD_TRACE_DEBUG: 'true', ...env } : {}) },
     mustPrint: [/^GRAPHQLVERSION (.*)$/m],
     lastSpan: () => 'scenario.depth',
   });
@@ -86,9 +105,16 @@ function assertGraphqlSpan(span: DecodedSpan, name: string): void {
   assert.equal(span.service, SERVICE);
 }
 
-const VARIANTS = [
-  { label: 'graphql 16 (newest supported)', dir: (): string => fixture('graphql'), pkg: (): string => join(ROOT, 'node_modules', 'graphql'), major: 16 },
-  { label: 'graphql 15 (oldest supported)', dir: graphql15Dir, pkg: (): string => join(graphql15Dir(), 'node_modules', 'graphql'), major: 15 },
+const VARIANTS: Array<{ label: string; dir: () => string; pkg: () => string; major: number; env: Record<string, string> }> = [
+  { label: 'graphql 16 (newest supported)', dir: (): string => fixture('graphql'), pkg: (): string => join(ROOT, 'node_modules', 'graphql'), major: 16, env: {} },
+  // A depth that is not a number: warned about once, naming the variable; the default (no resolver spans) applies.
+  {
+    label: 'graphql 15 (oldest supported)',
+    dir: graphql15Dir,
+    pkg: (): string => join(graphql15Dir(), 'node_modules', 'graphql'),
+    major: 15,
+    env: { DD_TRACE_GRAPHQL_DEPTH: 'deep' },
+  },
 ];
 const FORMATS: Array<{ label: string; file: string; mode: StartMode }> = [
   { label: 'CommonJS, --require', file: 'app.cjs', mode: 'require' },
@@ -100,8 +126,18 @@ describe('graphql integration', function () {
 
   after(async () => {
     await stopAllApps();
-    if (gql15 !== undefined) rmSync(gql15, { recursive: true, force: true });
-    gql15 = undefined;
+    for (const dir of [gql15, gql17]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    gql15 = gql17 = undefined;
+  });
+
+  it('leaves a graphql outside 15-16 unpatched: no graphql spans, same results', async () => {
+    const app = join(graphql17Dir(), 'app.cjs');
+    const [traced, control] = await Promise.all([runFixture(app, 'require'), runFixture(app, 'none')]);
+    assert.equal(traced.version, '17.0.0');
+    assert.match(traced.stderr, /graphql: graphql\/execution\/execute(\.js)?@17\.0\.0 is outside the supported range/);
+    assert.deepEqual(traced.spans.filter((s) => s.name.startsWith('graphql.')), []);
+    assert.ok(traced.spans.some((s) => s.name === 'scenario.named'), 'the app itself is traced');
+    assert.deepEqual(traced.result, control.result);
   });
 
   for (const variant of VARIANTS) {
@@ -115,7 +151,7 @@ describe('graphql integration', function () {
         before(async () => {
           expected = versionOf(variant.pkg());
           const app = join(variant.dir(), format.file);
-          [traced, control] = await Promise.all([runFixture(app, format.mode), runFixture(app, 'none')]);
+          [traced, control] = await Promise.all([runFixture(app, format.mode, variant.env), runFixture(app, 'none')]);
           set = new GraphqlSpans(traced.spans);
         });
 
@@ -128,6 +164,14 @@ describe('graphql integration', function () {
             assert.match(traced.stderr, new RegExp(`graphql: patched graphql/${file}(\\.js)?@${v}`));
           }
         });
+
+        if (variant.env.DD_TRACE_GRAPHQL_DEPTH !== undefined) {
+          it('warns once about a DD_TRACE_GRAPHQL_DEPTH that is not a depth, and carries on', () => {
+            const warnings = traced.stderr.split('\n').filter((line) => line.includes('warning') && line.includes('DD_TRACE_GRAPHQL_DEPTH'));
+            assert.equal(warnings.length, 1, traced.stderr);
+            assert.match(warnings[0], /"deep"/);
+          });
+        }
 
         it('leaves the app behaviour unchanged: same data and errors as without the tracer', () => {
           const r = control.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
