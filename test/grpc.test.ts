@@ -38,10 +38,28 @@ const VARIANTS = [
   { label: 'newest @grpc/grpc-js', dir: (): string => fixture('grpc'), pkg: (): string => join(ROOT, 'node_modules', '@grpc', 'grpc-js') },
   { label: '@grpc/grpc-js 1.10 (oldest supported)', dir: grpc110Dir, pkg: (): string => join(grpc110Dir(), 'node_modules', '@grpc', 'grpc-js') },
 ];
-const PAIRS: Array<{ label: string; client: string; clientMode: StartMode; server: string; serverMode: StartMode }> = [
-  { label: 'CommonJS client (--require) → ESM server (--import)', client: 'client.cjs', clientMode: 'require', server: 'server.mjs', serverMode: 'import' },
-  { label: 'ESM client (--import) → CommonJS server (--require)', client: 'client.mjs', clientMode: 'import', server: 'server.cjs', serverMode: 'require' },
+interface Pair {
+  readonly label: string;
+  readonly client: string;
+  readonly clientMode: StartMode;
+  readonly server: string;
+  readonly serverMode: StartMode;
+  /** Error statuses set in the environment: NOT_FOUND (5) is no error for this client; the server's value is invalid. */
+  readonly statuses: boolean;
+}
+const PAIRS: Pair[] = [
+  { label: 'CommonJS client (--require) → ESM server (--import)', client: 'client.cjs', clientMode: 'require', server: 'server.mjs', serverMode: 'import', statuses: false },
+  {
+    label: 'ESM client (--import) → CommonJS server (--require), error statuses from the environment',
+    client: 'client.mjs',
+    clientMode: 'import',
+    server: 'server.cjs',
+    serverMode: 'require',
+    statuses: true,
+  },
 ];
+const CLIENT_STATUSES = { DD_GRPC_CLIENT_ERROR_STATUSES: '1-4,6-16' };
+const SERVER_STATUSES = { DD_GRPC_SERVER_ERROR_STATUSES: 'two-16' };
 
 /** Lookups across the client's and the server's spans. */
 class GrpcSpans extends SpanSet {
@@ -93,14 +111,24 @@ describe('gRPC integration: a client and a server in two processes', function ()
           const dir = variant.dir();
           agent = await TestAgent.start();
           [server, plainServer] = await Promise.all([
-            startListening(join(dir, pair.server), { mode: pair.serverMode, agent, env: { DD_SERVICE: 'grpc-server', WITH_TRACER: '1', DD_TRACE_DEBUG: 'true' } }),
+            startListening(join(dir, pair.server), {
+              mode: pair.serverMode,
+              agent,
+              env: { DD_SERVICE: 'grpc-server', WITH_TRACER: '1', DD_TRACE_DEBUG: 'true', ...(pair.statuses ? SERVER_STATUSES : {}) },
+            }),
             startListening(join(dir, pair.server), { mode: 'none', env: {} }),
           ]);
           const client = join(dir, pair.client);
           [clientRun, control] = await Promise.all([
             runResultApp(client, {
               mode: pair.clientMode,
-              env: { DD_SERVICE: 'grpc-client', WITH_TRACER: '1', DD_TRACE_DEBUG: 'true', GRPC_SERVER: `127.0.0.1:${server.port}` },
+              env: {
+                DD_SERVICE: 'grpc-client',
+                WITH_TRACER: '1',
+                DD_TRACE_DEBUG: 'true',
+                GRPC_SERVER: `127.0.0.1:${server.port}`,
+                ...(pair.statuses ? CLIENT_STATUSES : {}),
+              },
               lastSpan: () => 'scenario.relay',
             }),
             runResultApp(client, { mode: 'none', env: { GRPC_SERVER: `127.0.0.1:${plainServer.port}` }, lastSpan: () => '' }),
@@ -182,9 +210,13 @@ describe('gRPC integration: a client and a server in two processes', function ()
 
         it('an error status marks both spans with its code; a throwing handler is UNKNOWN with its error', () => {
           const client = set.clientIn('scenario.unary-error');
-          assert.equal(client.error, 1);
           assert.equal(client.metrics['grpc.status.code'], 5);
-          assert.match(client.meta['error.message'], /NOT_FOUND: no such user/);
+          if (pair.statuses) {
+            assert.equal(client.error, 0, 'NOT_FOUND is left out of DD_GRPC_CLIENT_ERROR_STATUSES');
+          } else {
+            assert.equal(client.error, 1);
+            assert.match(client.meta['error.message'], /NOT_FOUND: no such user/);
+          }
           const srv = set.serverOf(client);
           assert.equal(srv.error, 1);
           assert.equal(srv.metrics['grpc.status.code'], 5);
@@ -194,6 +226,14 @@ describe('gRPC integration: a client and a server in two processes', function ()
           assert.equal(thrown.metrics['grpc.status.code'], 2);
           assert.equal(thrown.meta['error.message'], 'handler threw');
         });
+
+        if (pair.statuses) {
+          it('an invalid DD_GRPC_SERVER_ERROR_STATUSES is warned about once, naming the variable, and 2-16 applies', () => {
+            const warnings = server.app.stderr.split('\n').filter((line) => line.includes('warning') && line.includes('DD_GRPC_SERVER_ERROR_STATUSES'));
+            assert.equal(warnings.length, 1, server.app.stderr);
+            assert.match(warnings[0], /"two-16"/);
+          });
+        }
 
         it('server streaming: one span each side, ended by the status; an error status marks them', () => {
           const client = set.clientIn('scenario.server-stream');

@@ -5,13 +5,15 @@
  * of the caller's `Metadata`, never the caller's own object, or a new one when none was given).
  *
  * The span ends with the call's status: in the callback of a unary or client-streaming call, at the
- * `status` event of a server-streaming or bidi call. Any non-OK status marks it in error. The callback
+ * `status` event of a server-streaming or bidi call. A status of `DD_GRPC_CLIENT_ERROR_STATUSES` (default any
+ * non-OK one, 1-16) marks it in error. The callback
  * and the call's events run in the caller's context.
  *
  * @internal
  */
 import { copyFunctionShape, type AnyFunction, type Kit, type Span } from '../../lib/kit';
-import { isErrorCode, methodTags, type MethodKind } from './method';
+import { methodTags, type MethodKind } from './method';
+import { isErrorCode } from './statuses';
 
 /** `Metadata` as the client uses it. */
 export interface MetadataLike {

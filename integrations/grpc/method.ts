@@ -51,8 +51,3 @@ export function handlerKind(type: unknown): MethodKind | undefined {
       return undefined;
   }
 }
-
-/** Status codes that mark a span in error: the client's 1-16, the server's 2-16 (CANCELLED is the caller's doing). */
-export function isErrorCode(code: number, side: 'client' | 'server'): boolean {
-  return Number.isInteger(code) && code >= (side === 'client' ? 1 : 2) && code <= 16;
-}

@@ -7,13 +7,15 @@
  * in the span, and so do the call's events (a client stream's `data`, `end`, `cancelled`), so what the
  * handler does is the span's child. Every call, unary or streaming, ends with one `sendStatus` of its
  * intercepting call (`call.call`), wrapped on that instance: the span ends there with the status's code,
- * in error for codes 2-16, with the handler's own error when it gave one. A call cancelled by the client
+ * in error for the codes of `DD_GRPC_SERVER_ERROR_STATUSES` (default 2-16), with the handler's own error
+ * when it gave one. A call cancelled by the client
  * ends with code 1 (CANCELLED), not an error.
  *
  * @internal
  */
 import type { AnyFunction, Kit, Span } from '../../lib/kit';
-import { handlerKind, isErrorCode, methodTags, type MethodKind } from './method';
+import { handlerKind, methodTags, type MethodKind } from './method';
+import { isErrorCode } from './statuses';
 
 type Register = (this: unknown, name: unknown, handler: unknown, serialize: unknown, deserialize: unknown, type: unknown) => unknown;
 
