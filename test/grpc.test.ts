@@ -61,6 +61,28 @@ const PAIRS: Pair[] = [
 const CLIENT_STATUSES = { DD_GRPC_CLIENT_ERROR_STATUSES: '1-4,6-16' };
 const SERVER_STATUSES = { DD_GRPC_SERVER_ERROR_STATUSES: 'two-16' };
 
+/**
+ * One SayHello from this (untraced) test process, with the grpc-js of `dir`: a call that carries no trace
+ * context.
+ */
+function untracedCall(dir: string, port: number): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-var-requires, @typescript-eslint/no-explicit-any */
+  const paths = { paths: [dir] };
+  const grpc = require(require.resolve('@grpc/grpc-js', paths)) as any;
+  const loader = require(require.resolve('@grpc/proto-loader', paths)) as any;
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  const Greeter = grpc.loadPackageDefinition(loader.loadSync(join(dir, 'greeter.proto'))).demo.v1.Greeter;
+  const client = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.SayHello({ name: 'root' }, (err: Error | null) => {
+      client.close();
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
 /** Lookups across the client's and the server's spans. */
 class GrpcSpans extends SpanSet {
   /** The one `grpc.client` span made in scenario span `scenario`. */
@@ -262,6 +284,15 @@ describe('gRPC integration: a client and a server in two processes', function ()
           const chatServer = set.serverOf(chat);
           assertMethodTags(chatServer, 'Chat', 'bidi_streaming');
           assert.equal(set.childrenOf(chatServer, 'handler.Chat.data').length, 2);
+        });
+
+        it('a call without trace context starts a new trace on the server', async () => {
+          await untracedCall(variant.dir(), server.port);
+          const spans = await spansOnceSeen(agent, (all) => all.some((s) => s.name === 'grpc.server' && s.parent_id === 0n));
+          const root = spans.find((s) => s.name === 'grpc.server' && s.parent_id === 0n)!;
+          assert.equal(root.resource, PATH + 'SayHello');
+          assert.equal(root.error, 0);
+          assert.ok(spans.some((s) => s.name === 'handler.SayHello' && s.parent_id === root.span_id), 'the handler’s span is its child');
         });
 
         it('a server that calls on passes the trace along: client → Relay → client → SayHello', () => {

@@ -59,7 +59,9 @@ function wrapHandler(handler: AnyFunction, kit: Kit, path: string, kind: MethodK
         type: 'web',
         kind: 'server',
         component: 'grpc',
-        ...(parent === null ? {} : { childOf: parent }),
+        // The client's context, else a new trace (never whatever context the server was started in), as
+        // the http server does.
+        childOf: parent,
         tags: { ...methodTags(path), 'grpc.method.kind': kind, 'grpc.status.code': 0 },
       });
       hookStatus(kit, span, inner, outcome);
