@@ -250,6 +250,12 @@ describe('graphql integration', function () {
           assert.equal(set.childOf('scenario.direct', 'graphql.validate').error, 0);
         });
 
+        it('a document transformed after parsing is recorded as transformed, not as the text it came from', () => {
+          const spans = set.childrenOf(set.one('scenario.transformed'), 'graphql.execute').sort((a, b) => (a.start < b.start ? -1 : 1));
+          assert.deepEqual(spans.map((s) => s.resource), ['{greet(name:"")}', '{greet}']);
+          assert.deepEqual((control.result as { transformed: unknown }).transformed, { first: { data: { greet: 'hello t' } }, second: { data: { greet: 'hello undefined' } } });
+        });
+
         it(variant.major === 15 ? 'graphql 15’s positional execute(schema, document)' : 'graphql 16 throws on positional arguments; the span says so', () => {
           const execute = set.childOf('scenario.positional', 'graphql.execute');
           assert.equal(execute.resource, '{greet(name:"")}');

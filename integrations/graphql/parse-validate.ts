@@ -8,7 +8,7 @@
 import type { AnyFunction, Kit, Span } from '../../lib/kit';
 import { markErrors } from './errors';
 import { graphqlSettings } from './settings';
-import { obfuscatedSource } from './signature';
+import { markParsed, obfuscatedSource } from './signature';
 import type { AstNode, GraphqlTools } from './tools';
 
 /** Build the replacement of `parse(source, options)`. */
@@ -23,6 +23,7 @@ export function wrapParse(original: AnyFunction, kit: Kit, tools: GraphqlTools):
       kit.finish(span, err);
       throw err;
     }
+    markParsed(document);
     tagSource(kit, span, tools, document);
     kit.finish(span);
     return document;

@@ -8,7 +8,8 @@
  * - `graphql.source`: the query text as sent, with every number and string literal (variable defaults
  *   included) replaced by `?`.
  *
- * Both are computed once per parsed document (servers reuse their parsed documents) and kept beside it.
+ * Both are computed once per parsed document (servers reuse their parsed documents) and kept beside it,
+ * and once per query text (apps and servers that parse every request anew send the same few texts).
  *
  * @internal
  */
@@ -19,13 +20,45 @@ type Named = AstNode & { name?: { value?: unknown }; variable?: { name?: { value
 const signatures = new WeakMap<object, Map<string, string>>();
 const sources = new WeakMap<object, string | null>();
 
+/** Results by query text, bounded: emptied when full (texts are few in a real app, unbounded in a hostile one). */
+const MAX_TEXTS = 500;
+const signaturesByText = new Map<string, string>();
+const sourcesByText = new Map<string, string | null>();
+
+/** Documents as `parse` returned them: only those are known to be their text (a transformed AST keeps the text's `loc`). */
+const pristine = new WeakSet<object>();
+
+/** `parse` made `document` from its text. */
+export function markParsed(document: unknown): void {
+  if (document !== null && typeof document === 'object') pristine.add(document);
+}
+
+/** The text `document` was parsed from, when it is known to be exactly that text's. */
+function bodyOf(document: AstNode): string | undefined {
+  if (!pristine.has(document)) return undefined;
+  const body = document.loc?.source?.body;
+  return typeof body === 'string' ? body : undefined;
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_TEXTS) map.clear();
+  map.set(key, value);
+}
+
 /** The resource of operation `name` (of `type`) in `document`. */
 export function signatureOf(tools: GraphqlTools, document: AstNode, name: string | undefined, type: string | undefined): string {
   const key = name ?? '';
   let perName = signatures.get(document);
   const cached = perName?.get(key);
   if (cached !== undefined) return cached;
-  const signature = computeSignature(tools, document, name) ?? plainResource(name, type);
+  const body = bodyOf(document);
+  const textKey = body === undefined ? undefined : `${key}\u0000${body}`;
+  let signature = textKey === undefined ? undefined : signaturesByText.get(textKey);
+  if (signature === undefined) {
+    signature = computeSignature(tools, document, name) ?? plainResource(name, type);
+    // Only a signature graphql's printer made is the text's for good (the printer may load later).
+    if (textKey !== undefined && tools.print !== undefined) remember(signaturesByText, textKey, signature);
+  }
   if (perName === undefined) {
     perName = new Map();
     signatures.set(document, perName);
@@ -101,9 +134,14 @@ function kindThenName(node: Named): string | undefined {
 export function obfuscatedSource(tools: GraphqlTools, document: AstNode): string | undefined {
   const cached = sources.get(document);
   if (cached !== undefined) return cached ?? undefined;
-  const text = computeSource(tools, document);
-  sources.set(document, text ?? null);
-  return text;
+  const body = bodyOf(document);
+  let text = body === undefined ? undefined : sourcesByText.get(body);
+  if (text === undefined) {
+    text = computeSource(tools, document) ?? null;
+    if (body !== undefined && tools.visit !== undefined) remember(sourcesByText, body, text);
+  }
+  sources.set(document, text);
+  return text ?? undefined;
 }
 
 function computeSource(tools: GraphqlTools, document: AstNode): string | undefined {
