@@ -263,6 +263,10 @@ describe('gRPC integration: a client and a server in two processes', function ()
           assert.equal(client.metrics['grpc.status.code'], 0);
           const srv = set.serverOf(client);
           assertMethodTags(srv, 'ListGreetings', 'server_streaming');
+          // The stream's events run in the caller's context: a span made in a `data` listener is the caller's child.
+          for (const scenario of ['scenario.server-stream', 'scenario.bidi']) {
+            assert.equal(set.childrenOf(set.one(scenario), 'client.data').length, 1, `client.data under ${scenario}`);
+          }
           assert.equal(set.childrenOf(srv, 'handler.ListGreetings').length, 1);
           const failed = set.clientIn('scenario.server-stream-error');
           assert.equal(failed.error, 1);
