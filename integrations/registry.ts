@@ -18,6 +18,9 @@ export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, .
 import { hooks as logs } from './logs/hooks';
 import { hooks as memcached } from './memcached/hooks';
 export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...logs, ...memcached];
+import { hooks as graphql } from './graphql/hooks';
+import { hooks as grpc } from './grpc/hooks';
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...graphql, ...grpc];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
