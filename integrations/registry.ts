@@ -13,9 +13,10 @@ import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
 import { hooks as amqplib } from './amqplib/hooks';
 import { hooks as nats } from './nats/hooks';
+import { hooks as mqtt } from './mqtt/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
