@@ -14,9 +14,10 @@ import { hooks as undici } from './undici/hooks';
 import { hooks as amqplib } from './amqplib/hooks';
 import { hooks as nats } from './nats/hooks';
 import { hooks as mqtt } from './mqtt/hooks';
+import { hooks as bullmq } from './bullmq/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt, ...bullmq];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
