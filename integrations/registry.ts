@@ -15,9 +15,10 @@ import { hooks as amqplib } from './amqplib/hooks';
 import { hooks as nats } from './nats/hooks';
 import { hooks as mqtt } from './mqtt/hooks';
 import { hooks as bullmq } from './bullmq/hooks';
+import { hooks as kafkajs } from './kafkajs/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt, ...bullmq];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt, ...bullmq, ...kafkajs];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
