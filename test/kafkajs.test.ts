@@ -86,7 +86,15 @@ function checkRun(run: AppRun, service: string): void {
     { resource: `${p}-orders`, service, kind: 'producer', component: 'kafkajs', topic: `${p}-orders`, dest: `${p}-orders`, servers, offset: '0', batch: 1, partition: 0, error: 0 },
   );
   const batch = producersIn(run, 'produce.batch');
-  assert.deepEqual(batch.map((s) => [s.resource, s.metrics['kafka.batch_size']]).sort(), [[`${p}-audit`, 2], [`${p}-orders`, 1]]);
+  assert.equal(send.meta['kafka.messages.offsets'], '[{"partition":0,"start_offset":"0"}]');
+  // sendBatch: one span per topic, each tagged with its own topic's part of the broker's answer.
+  assert.deepEqual(
+    batch.map((s) => [s.resource, s.metrics['kafka.batch_size'], s.meta['kafka.messages.offsets'], s.meta['kafka.message.offset']]).sort(),
+    [
+      [`${p}-audit`, 2, '[{"partition":0,"start_offset":"0"}]', undefined],
+      [`${p}-orders`, 1, '[{"partition":0,"start_offset":"1"}]', '1'],
+    ],
+  );
   // On the wire: every record carries its producer span's context; the app's own header is kept.
   const hello = run.produced.find((r) => r.value === 'hello')!;
   assert.equal(hello.headers.app, 'h1');
@@ -106,6 +114,7 @@ function checkRun(run: AppRun, service: string): void {
   const audit = handlerSpan(run, 'audit.handled');
   assert.equal(audit.resource, `${p}-audit`);
   assert.equal(audit.metrics['messaging.batch.message_count'], 2);
+  assert.equal(audit.meta['messaging.system'], 'kafka');
 }
 
 describe('kafkajs integration: real apps against a loopback Kafka protocol server, through the preloader', function () {

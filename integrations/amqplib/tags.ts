@@ -23,6 +23,8 @@ interface ChannelLike {
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+/** A tag value: any string, the empty one included (the default exchange is `''`, and Datadog tags it so). */
+const tag = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** `basic.publish amq.topic orders.created`: the method and the non-empty names, in Datadog's order. */
 export function resourceOf(method: string, fields: AmqpFields | undefined): string {
@@ -53,12 +55,12 @@ export function commandRecipe(
       // The host the app named; Node keeps it only when it had to be looked up, else the address is it.
       'out.host': consumer ? undefined : str(stream?._host) ?? str(stream?.remoteAddress),
       'network.destination.port': !consumer && typeof port === 'number' ? port : undefined,
-      'amqp.queue': str(extra?.queue) ?? str(f.queue),
-      'amqp.exchange': str(f.exchange),
-      'amqp.routingKey': str(f.routingKey),
-      'amqp.consumerTag': str(f.consumerTag),
-      'amqp.source': str(f.source),
-      'amqp.destination': str(f.destination),
+      'amqp.queue': tag(extra?.queue) ?? tag(f.queue),
+      'amqp.exchange': tag(f.exchange),
+      'amqp.routingKey': tag(f.routingKey),
+      'amqp.consumerTag': tag(f.consumerTag),
+      'amqp.source': tag(f.source),
+      'amqp.destination': tag(f.destination),
     },
   };
 }

@@ -1,10 +1,10 @@
 /**
  * The kafkajs patcher. Spans as Datadog's tracer makes them (service `<DD_SERVICE>-kafka`, resource the
- * topic, `kafka.topic`, `messaging.destination.name`, `messaging.kafka.bootstrap.servers`):
+ * topic, `kafka.topic`, `messaging.destination.name`; producers also `messaging.kafka.bootstrap.servers`):
  *
  * - `kafka.produce` (kind `producer`, `kafka.batch_size`) for `producer.send` (one span) and
  *   `producer.sendBatch` (one span per topic), until the broker answers; a single-message send is tagged
- *   with its `kafka.partition` and `kafka.message.offset`. The context goes into the headers of copies of
+ *   with its `kafka.partition` and `kafka.message.offset`, every send with `kafka.messages.offsets`. The context goes into the headers of copies of
  *   the app's messages;
  * - `kafka.consume` (kind `consumer`, type `worker`, `kafka.partition`, `kafka.message.offset`) around the
  *   app's `eachMessage`, continuing the producer's trace; and around `eachBatch` (with
@@ -47,7 +47,7 @@ export const patchKafka: Patcher = (exports, kit) => {
   wrapMethod<AnyFunction>(Kafka.prototype, 'consumer', kit.integration, (original) =>
     function consumer(this: object): unknown {
       const c: unknown = Reflect.apply(original, this, arguments);
-      if (c !== null && typeof c === 'object') tracedConsumer(kit, c, bootstrap.get(this));
+      if (c !== null && typeof c === 'object') tracedConsumer(kit, c);
       return c;
     },
   );
@@ -66,9 +66,47 @@ function produceSpan(kit: Kit, topic: unknown, count: number, servers: string | 
 }
 
 interface RecordMetadata {
+  readonly topicName?: unknown;
   readonly partition?: unknown;
   readonly baseOffset?: unknown;
   readonly offset?: unknown;
+}
+
+/**
+ * Tag a produce span from the broker's answer (one entry per topic and partition, each with the offset of
+ * its first record), as Datadog's tracer does: `kafka.messages.offsets` for the span's topic, and for a
+ * single message its `kafka.partition` and `kafka.message.offset`.
+ */
+function tagOffsets(span: Span, result: unknown, topic: unknown, count: number): void {
+  if (!Array.isArray(result)) return;
+  const offsets: Array<{ partition: number; start_offset: string }> = [];
+  for (const entry of result as RecordMetadata[]) {
+    if (entry === null || typeof entry !== 'object' || entry.topicName !== topic || typeof entry.partition !== 'number') continue;
+    const offset = entry.offset ?? entry.baseOffset;
+    if (offset === undefined || offset === null) continue;
+    offsets.push({ partition: entry.partition, start_offset: String(offset) });
+  }
+  if (offsets.length === 0) return;
+  offsets.sort((a, b) => a.partition - b.partition);
+  span.setTag('kafka.messages.offsets', JSON.stringify(offsets));
+  if (offsets.length === 1 && count === 1) {
+    span.setTag('kafka.partition', offsets[0].partition);
+    span.setTag('kafka.message.offset', offsets[0].start_offset);
+  }
+}
+
+function finishProduce(kit: Kit, span: Span, result: unknown, topic: unknown, count: number): void {
+  try {
+    tagOffsets(span, result, topic, count);
+  } catch (err) {
+    kit.fail(err);
+  }
+  kit.finish(span);
+}
+
+/** `kit.settle` for a produce span, tagged from the answer. */
+function kafkaSettle(kit: Kit, span: Span, result: unknown, topic: unknown, count: number): unknown {
+  return kit.settle(span, result, (s, value) => tagOffsets(s, value, topic, count));
 }
 
 function tracedProducer(kit: Kit, producer: object, servers: string | undefined): void {
@@ -85,14 +123,7 @@ function tracedProducer(kit: Kit, producer: object, servers: string | undefined)
         kit.fail(err);
         return Reflect.apply(original, this, arguments);
       }
-      const single = r.messages.length === 1;
-      return kit.settle(span, callIn(kit, span, original, this, args), (s, result) => {
-        const first = (Array.isArray(result) ? result[0] : undefined) as RecordMetadata | undefined;
-        if (!single || first === undefined) return;
-        if (typeof first.partition === 'number') s.setTag('kafka.partition', first.partition);
-        const offset = first.baseOffset ?? first.offset;
-        if (typeof offset === 'string') s.setTag('kafka.message.offset', offset);
-      });
+      return kafkaSettle(kit, span, callIn(kit, span, original, this, args), r.topic, r.messages.length);
     },
   );
   wrapMethod<AnyFunction>(producer, 'sendBatch', kit.integration, (original) =>
@@ -101,27 +132,27 @@ function tracedProducer(kit: Kit, producer: object, servers: string | undefined)
       if (!kit.active() || b === null || typeof b !== 'object' || !Array.isArray(b.topicMessages) || b.topicMessages.length === 0) {
         return Reflect.apply(original, this, arguments);
       }
-      const spans: Span[] = [];
+      const spans: Array<{ span: Span; topic: unknown; count: number }> = [];
       let args: unknown[];
       try {
         const entries = (b.topicMessages as unknown[]).map((entry) => {
           const e = entry as { topic?: unknown; messages?: unknown } | null;
           if (e === null || typeof e !== 'object' || !Array.isArray(e.messages)) return entry;
           const span = produceSpan(kit, e.topic, e.messages.length, servers);
-          spans.push(span);
+          spans.push({ span, topic: e.topic, count: e.messages.length });
           return { ...e, messages: messagesWithContext(kit, span, e.messages as unknown[]) };
         });
         args = [{ ...b, topicMessages: entries }];
       } catch (err) {
         kit.fail(err);
-        for (const span of spans) kit.finish(span);
+        for (const s of spans) kit.finish(s.span);
         return Reflect.apply(original, this, arguments);
       }
       let result: unknown;
       try {
         result = Reflect.apply(original, this, args);
       } catch (err) {
-        for (const span of spans) kit.finish(span, err);
+        for (const s of spans) kit.finish(s.span, err);
         throw err;
       }
       // One promise for every topic's span: the others finish alongside the first (a handler that never
@@ -130,11 +161,11 @@ function tracedProducer(kit: Kit, producer: object, servers: string | undefined)
       if (first === undefined) return result;
       if (rest.length > 0 && result !== null && typeof (result as { then?: unknown }).then === 'function') {
         (result as Promise<unknown>).then(
-          () => rest.forEach((span) => kit.finish(span)),
-          (err: unknown) => rest.forEach((span) => kit.finish(span, err)),
+          (value: unknown) => rest.forEach((s) => finishProduce(kit, s.span, value, s.topic, s.count)),
+          (err: unknown) => rest.forEach((s) => kit.finish(s.span, err)),
         );
       }
-      return kit.settle(first, result);
+      return kafkaSettle(kit, first.span, result, first.topic, first.count);
     },
   );
 }
@@ -147,22 +178,22 @@ interface EachMessagePayload {
   readonly batch?: { readonly topic?: unknown; readonly partition?: unknown; readonly messages?: unknown };
 }
 
-function tracedConsumer(kit: Kit, consumer: object, servers: string | undefined): void {
+function tracedConsumer(kit: Kit, consumer: object): void {
   wrapMethod<AnyFunction>(consumer, 'run', kit.integration, (original) =>
     function run(this: unknown, config?: unknown): unknown {
       const c = config as { eachMessage?: unknown; eachBatch?: unknown } | null | undefined;
       if (!kit.active() || c === null || typeof c !== 'object') return Reflect.apply(original, this, arguments);
       // A copy: the app's config object keeps its own handlers.
       const traced: Record<string, unknown> = { ...c };
-      if (typeof c.eachMessage === 'function') traced.eachMessage = consuming(kit, c.eachMessage as AnyFunction, servers, false);
-      if (typeof c.eachBatch === 'function') traced.eachBatch = consuming(kit, c.eachBatch as AnyFunction, servers, true);
+      if (typeof c.eachMessage === 'function') traced.eachMessage = consuming(kit, c.eachMessage as AnyFunction, false);
+      if (typeof c.eachBatch === 'function') traced.eachBatch = consuming(kit, c.eachBatch as AnyFunction, true);
       return Reflect.apply(original, this, [traced]);
     },
   );
 }
 
 /** The app's handler, run in a `kafka.consume` span that lasts until its promise settles. */
-function consuming(kit: Kit, handler: AnyFunction, servers: string | undefined, batch: boolean): AnyFunction {
+function consuming(kit: Kit, handler: AnyFunction, batch: boolean): AnyFunction {
   return function (this: unknown, payload?: unknown): unknown {
     if (!kit.active() || payload === null || typeof payload !== 'object') return Reflect.apply(handler, this, arguments);
     let span: Span;
@@ -185,7 +216,7 @@ function consuming(kit: Kit, handler: AnyFunction, servers: string | undefined, 
           'kafka.partition': typeof partition === 'number' ? partition : undefined,
           'kafka.message.offset': !batch && typeof p.message?.offset === 'string' ? p.message.offset : undefined,
           'messaging.batch.message_count': batch && Array.isArray(messages) ? messages.length : undefined,
-          'messaging.kafka.bootstrap.servers': servers,
+          'messaging.system': batch ? 'kafka' : undefined,
         },
       });
     } catch (err) {
