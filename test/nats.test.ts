@@ -2,7 +2,9 @@
  * The nats integration end to end: a real NATS app (test/fixtures/nats) started as a child `node` through
  * the real preloader (`--require` for CommonJS, `--import` for ESM), talking to the real NATS server with
  * JetStream at 127.0.0.1:4222, its spans read back from the test agent. The same scenario runs on nats.js
- * 2.x (the `nats` package) and 3.x (`@nats-io/transport-node`, `@nats-io/nats-core`, `@nats-io/jetstream`).
+ * 2.x (the `nats` package: the newest, and 2.10, the oldest supported, installed from the alias `nats2_10` as a
+ * copy at `test/fixtures/nats/v2old/node_modules/nats`, git-ignored) and 3.x (`@nats-io/transport-node`,
+ * `@nats-io/nats-core`, `@nats-io/jetstream`).
  *
  * Checked: `nats.publish` producer spans with the trace context in the message headers (the app's headers
  * object untouched), `nats.consume` consumer spans continuing the producer's trace (callback and iterator
@@ -12,7 +14,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { fixture, stopAllApps, type StartMode } from './helpers/run-app';
-import { assertServerReachable, runResultApp, type ResultAppRun } from './helpers/db-apps';
+import { assertServerReachable, installPackageCopy, runResultApp, type ResultAppRun } from './helpers/db-apps';
 import { oneNamed as one, spanEnd } from './helpers/span-set';
 import type { DecodedSpan } from './helpers/test-agent';
 
@@ -105,13 +107,16 @@ function checkRun(run: AppRun, service: string): void {
 
 describe('nats integration: real apps on NATS (JetStream) through the preloader', function () {
   this.timeout(120_000);
-  const runs: Partial<Record<'v2cjs' | 'v2esm' | 'v3cjs' | 'v3esm' | 'disabled' | 'v2control' | 'v3control', AppRun>> = {};
+  const runs: Partial<Record<'v2cjs' | 'v2esm' | 'v3cjs' | 'v3esm' | 'disabled' | 'v2control' | 'v3control' | 'oldcjs' | 'oldesm' | 'oldcontrol', AppRun>> = {};
+  let oldVersion = '';
 
   before(async () => {
     await assertServerReachable({ host: HOST, port: PORT, unreachable: (why) => `NATS is not reachable at ${HOST}:${PORT} (${why}); the nats tests need it`, ping: { send: 'PING\r\n', answer: 'INFO' } });
     const v2 = (file: string): string => fixture('nats', 'v2', file);
     const v3 = (file: string): string => fixture('nats', 'v3', file);
-    const [v2cjs, v2esm, v3cjs, v3esm, disabled, v2control, v3control] = await Promise.all([
+    const old = (file: string): string => fixture('nats', 'v2old', file);
+    oldVersion = installPackageCopy('nats2_10', fixture('nats', 'v2old', 'node_modules', 'nats'));
+    const [v2cjs, v2esm, v3cjs, v3esm, disabled, v2control, v3control, oldcjs, oldesm, oldcontrol] = await Promise.all([
       runFixture(v2('app.cjs'), 'require'),
       runFixture(v2('app.mjs'), 'import', { DD_SERVICE_MAPPING: 'nats:bus' }),
       runFixture(v3('app.cjs'), 'require'),
@@ -119,8 +124,11 @@ describe('nats integration: real apps on NATS (JetStream) through the preloader'
       runFixture(v3('app.cjs'), 'require', { DD_TRACE_NATS_ENABLED: 'false' }),
       runFixture(v2('app.cjs'), 'none'),
       runFixture(v3('app.cjs'), 'none'),
+      runFixture(old('app.cjs'), 'require'),
+      runFixture(old('app.mjs'), 'import'),
+      runFixture(old('app.cjs'), 'none'),
     ]);
-    Object.assign(runs, { v2cjs, v2esm, v3cjs, v3esm, disabled, v2control, v3control });
+    Object.assign(runs, { v2cjs, v2esm, v3cjs, v3esm, disabled, v2control, v3control, oldcjs, oldesm, oldcontrol });
   });
 
   after(async () => {
@@ -134,6 +142,15 @@ describe('nats integration: real apps on NATS (JetStream) through the preloader'
 
   it('nats.js 2.x, ESM, with DD_SERVICE_MAPPING=nats:bus', () => {
     checkRun(runs.v2esm!, 'bus');
+  });
+
+  it('nats.js 2.10 (oldest supported), CommonJS and ESM, loaded by its real name; JetStream through a pulled durable consumer', () => {
+    assert.equal(oldVersion, '2.10.0');
+    for (const run of [runs.oldcjs!, runs.oldesm!]) {
+      assert.ok(run.stderr.includes(`nats: patched nats/lib/nats-base-client/nats@${oldVersion}`), run.stderr);
+      checkRun(run, `${SERVICE}-nats`);
+      assert.deepEqual(run.results, runs.oldcontrol!.results);
+    }
   });
 
   it('nats.js 3.x (`@nats-io/transport-node`, `@nats-io/jetstream`), CommonJS and ESM', () => {

@@ -4,7 +4,8 @@
  * Both families of nats.js keep the connection class (`NatsConnectionImpl`, where `publish`, `request`,
  * `requestMany` and `subscribe` live) and the headers factory in internal files of the same shape:
  *
- * - nats.js 2.x, the `nats` package: `lib/nats-base-client/{nats,headers}.js`;
+ * - nats.js 2.x, the `nats` package: `lib/nats-base-client/{nats,headers}.js` (from 2.10; older releases do
+ *   not run on the Node versions supported here: 2.0.0 cannot even connect on Node 20);
  * - nats.js 3.x, the `@nats-io/*` packages (`@nats-io/transport-node` and the others bring
  *   `@nats-io/nats-core`): `lib/{nats,headers}.js` of `@nats-io/nats-core`.
  *
@@ -19,14 +20,14 @@ export const hooks: readonly ModuleHook[] = [
   {
     integration: 'nats',
     module: 'nats',
-    versions: '>=2 <3',
+    versions: '>=2.10 <3',
     file: 'lib/nats-base-client/headers.js',
     load: (): Patcher => (require('./patch') as Patches).natsV2.patchHeaders,
   },
   {
     integration: 'nats',
     module: 'nats',
-    versions: '>=2 <3',
+    versions: '>=2.10 <3',
     file: 'lib/nats-base-client/nats.js',
     load: (): Patcher => (require('./patch') as Patches).natsV2.patchConnection,
   },
