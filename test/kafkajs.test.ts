@@ -154,7 +154,7 @@ describe('kafkajs integration: real apps against a loopback Kafka protocol serve
   });
 
   it('kafkajs 1 (oldest supported), CommonJS and ESM, loaded by its real name', () => {
-    assert.match(v1Version, /^1\./);
+    assert.equal(v1Version, '1.16.0');
     for (const run of [runs.v1cjs!, runs.v1esm!]) {
       assert.ok(run.stderr.includes(`kafkajs: patched kafkajs/src@${v1Version}`), run.stderr);
       checkRun(run, `${SERVICE}-kafka`);
