@@ -75,7 +75,13 @@ async function spansOf(c: Case, tracer: 'dd-trace' | 'ours'): Promise<{ spans: D
     });
     const { code } = await app.exit;
     assert.equal(code, 0, `${c.app} under ${tracer}:\n${app.stdout}\n${app.stderr}`);
-    await new Promise((r) => setTimeout(r, 200));
+    // Both flush at exit; the last payload may still be decoding: wait until the span count stops growing.
+    const component = Object.keys(CASES).find((k) => CASES[k] === c)!;
+    await agent.waitForSpans((s) => s.some((x) => x.meta.component === component), 10_000);
+    for (let count = -1; count !== agent.spans().length; ) {
+      count = agent.spans().length;
+      await new Promise((r) => setTimeout(r, 300));
+    }
     return { spans: agent.spans(), prefix };
   } finally {
     await broker?.close();
