@@ -21,6 +21,12 @@ export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, .
 import { hooks as graphql } from './graphql/hooks';
 import { hooks as grpc } from './grpc/hooks';
 export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...graphql, ...grpc];
+import { hooks as amqplib } from './amqplib/hooks';
+import { hooks as nats } from './nats/hooks';
+import { hooks as mqtt } from './mqtt/hooks';
+import { hooks as bullmq } from './bullmq/hooks';
+import { hooks as kafkajs } from './kafkajs/hooks';
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt, ...bullmq, ...kafkajs];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];

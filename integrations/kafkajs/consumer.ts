@@ -1,0 +1,65 @@
+/**
+ * `kafka.consume` spans: the `eachMessage` / `eachBatch` handlers given to a kafkajs consumer's `run`.
+ * @internal
+ */
+import { wrapMethod, type AnyFunction, type Kit, type Span } from '../../lib/kit';
+import { callIn } from './call';
+import { extractFrom } from './headers';
+
+/** What kafkajs hands `eachMessage` / `eachBatch`. */
+interface EachMessagePayload {
+  readonly topic?: unknown;
+  readonly partition?: unknown;
+  readonly message?: { readonly headers?: unknown; readonly offset?: unknown };
+  readonly batch?: { readonly topic?: unknown; readonly partition?: unknown; readonly messages?: unknown };
+}
+
+/** Wrap a consumer's `run` so the handlers it is given run in consumer spans. */
+export function tracedConsumer(kit: Kit, consumer: object): void {
+  wrapMethod<AnyFunction>(consumer, 'run', kit.integration, (original) =>
+    function run(this: unknown, config?: unknown): unknown {
+      const c = config as { eachMessage?: unknown; eachBatch?: unknown } | null | undefined;
+      if (!kit.active() || c === null || typeof c !== 'object') return Reflect.apply(original, this, arguments);
+      // A copy: the app's config object keeps its own handlers.
+      const traced: Record<string, unknown> = { ...c };
+      if (typeof c.eachMessage === 'function') traced.eachMessage = consuming(kit, c.eachMessage as AnyFunction, false);
+      if (typeof c.eachBatch === 'function') traced.eachBatch = consuming(kit, c.eachBatch as AnyFunction, true);
+      return Reflect.apply(original, this, [traced]);
+    },
+  );
+}
+
+/** The app's handler, run in a `kafka.consume` span that lasts until its promise settles. */
+function consuming(kit: Kit, handler: AnyFunction, batch: boolean): AnyFunction {
+  return function (this: unknown, payload?: unknown): unknown {
+    if (!kit.active() || payload === null || typeof payload !== 'object') return Reflect.apply(handler, this, arguments);
+    let span: Span;
+    try {
+      const p = payload as EachMessagePayload;
+      const topic = batch ? p.batch?.topic : p.topic;
+      const partition = batch ? p.batch?.partition : p.partition;
+      const t = typeof topic === 'string' ? topic : undefined;
+      const messages = p.batch?.messages;
+      span = kit.startSpan({
+        name: 'kafka.consume',
+        resource: t ?? 'kafka.consume',
+        type: 'worker',
+        kind: 'consumer',
+        serviceSuffix: 'kafka',
+        childOf: batch ? undefined : extractFrom(kit, p.message?.headers),
+        tags: {
+          'kafka.topic': t,
+          'messaging.destination.name': t,
+          'kafka.partition': typeof partition === 'number' ? partition : undefined,
+          'kafka.message.offset': !batch && typeof p.message?.offset === 'string' ? p.message.offset : undefined,
+          'messaging.batch.message_count': batch && Array.isArray(messages) ? messages.length : undefined,
+          'messaging.system': batch ? 'kafka' : undefined,
+        },
+      });
+    } catch (err) {
+      kit.fail(err);
+      return Reflect.apply(handler, this, arguments);
+    }
+    return kit.settle(span, callIn(kit, span, handler, this, arguments));
+  };
+}
