@@ -13,20 +13,21 @@ import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
 import { hooks as awsSdk } from './aws-sdk/hooks';
 import { hooks as prisma } from './prisma/hooks';
-/** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...awsSdk, ...prisma];
 import { hooks as logs } from './logs/hooks';
 import { hooks as memcached } from './memcached/hooks';
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...logs, ...memcached];
 import { hooks as graphql } from './graphql/hooks';
 import { hooks as grpc } from './grpc/hooks';
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...graphql, ...grpc];
 import { hooks as amqplib } from './amqplib/hooks';
 import { hooks as nats } from './nats/hooks';
 import { hooks as mqtt } from './mqtt/hooks';
 import { hooks as bullmq } from './bullmq/hooks';
 import { hooks as kafkajs } from './kafkajs/hooks';
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...amqplib, ...nats, ...mqtt, ...bullmq, ...kafkajs];
+
+/** Module hooks, in no particular order. */
+export const moduleHooks: readonly ModuleHook[] = [
+  ...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...awsSdk, ...prisma, ...logs, ...memcached,
+  ...graphql, ...grpc, ...amqplib, ...nats, ...mqtt, ...bullmq, ...kafkajs,
+];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];

@@ -347,10 +347,6 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
       ? ['user.id', 'session.id', 'account.id']
       : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     logsInjection: options.logInjection ?? parseBool('DD_LOGS_INJECTION', env.DD_LOGS_INJECTION, true),
-    propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
-    propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',
-    propagationStyleExtractVariable: env.DD_TRACE_PROPAGATION_STYLE_EXTRACT ? 'DD_TRACE_PROPAGATION_STYLE_EXTRACT' : 'DD_TRACE_PROPAGATION_STYLE',
     get runtimeId(): string {
       return runtimeId();
     },

@@ -86,8 +86,6 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', defaultText: '500-599' },
   { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', defaultText: '400-499' },
   { name: 'log injection', env: ['DD_LOGS_INJECTION'], option: 'logInjection', show: (c) => onOff(c.logsInjection) },
-  { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', fallback: '500-599' },
-  { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', fallback: '400-499' },
 ];
 
 /** The source of a setting: the option, the first variable set, or the fallback. */

@@ -174,7 +174,7 @@ describe('graphql integration', function () {
         }
 
         it('leaves the app behaviour unchanged: same data and errors as without the tracer', () => {
-          const r = control.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          const r = control.result as Record<string, any>;  
           assert.deepEqual(r.named.data, { user: { name: 'Ann', friends: [{ name: 'Bo' }, { name: 'Cy' }] }, greet: 'hello secrethello secret' });
           assert.equal(r.resolverError.errors[0].message, 'kaboom');
           assert.match(r.validationError.errors[0].message, /Cannot query field "nope"/);

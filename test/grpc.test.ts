@@ -66,11 +66,9 @@ const SERVER_STATUSES = { DD_GRPC_SERVER_ERROR_STATUSES: 'two-16' };
  * context.
  */
 function untracedCall(dir: string, port: number): Promise<void> {
-  /* eslint-disable @typescript-eslint/no-var-requires, @typescript-eslint/no-explicit-any */
   const paths = { paths: [dir] };
   const grpc = require(require.resolve('@grpc/grpc-js', paths)) as any;
   const loader = require(require.resolve('@grpc/proto-loader', paths)) as any;
-  /* eslint-enable @typescript-eslint/no-var-requires */
   const Greeter = grpc.loadPackageDefinition(loader.loadSync(join(dir, 'greeter.proto'))).demo.v1.Greeter;
   const client = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
@@ -80,7 +78,6 @@ function untracedCall(dir: string, port: number): Promise<void> {
       else resolve();
     });
   });
-  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 /** Lookups across the client's and the server's spans. */
@@ -177,7 +174,7 @@ describe('gRPC integration: a client and a server in two processes', function ()
         });
 
         it('leaves the calls unchanged: same replies, errors and metadata as without the tracer', () => {
-          const r = control.results as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          const r = control.results as Record<string, any>;  
           assert.deepEqual(r.unary.reply, { message: 'hello Ann' });
           assert.deepEqual(r.metadata, { error: null, reply: { message: 'hello Bo (user 42)' }, keys: ['x-user'] });
           assert.equal(r.unaryError.error.code, 5);

@@ -111,9 +111,8 @@ export const patchModel: Patcher = (exports, kit) => {
       const result: unknown = Reflect.apply(original, this, arguments);
       if (!isThenable(result)) return result;
       // The promise API: the app's code after `await` is its own; the span marks that a message was received.
-      const channel = this;
       return result.then((message: unknown) => {
-        if (isMessage(message)) kit.finish(consumerSpan(kit, channel, 'basic.get', queue, message));
+        if (isMessage(message)) kit.finish(consumerSpan(kit, this, 'basic.get', queue, message));
         return message;
       });
     },

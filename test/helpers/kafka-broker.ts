@@ -12,7 +12,6 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
-/* eslint-disable @typescript-eslint/no-var-requires */
 type Long = { toString(): string; toNumber(): number };
 interface Decoder {
   readInt8(): number;
@@ -41,7 +40,6 @@ interface DecodedRecord {
   readonly value: Buffer | null;
   readonly headers: Record<string, Buffer | Buffer[]>;
 }
-/* eslint-enable @typescript-eslint/no-var-requires */
 
 /** kafkajs' protocol primitives, from the copy the tests use. */
 function codec(kafkajsDir: string): {
