@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { resolveConfig } from '../lib/config';
 import { TRACER_VERSION } from '../lib/version';
-import { integrationNames } from '../integrations/registry';
+import { integrationNames, integrationVariables } from '../integrations/registry';
 import { boolWord } from '../lib/bool-word';
 import { integrationRows, settingRows } from '../lib/settings';
 import { probeAgent } from './agent-probe';
@@ -60,7 +60,7 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
   );
   if (unknown.length > 0) lines.push(`                unknown names in the configuration (ignored): ${unknown.join(', ')}`);
   lines.push('', 'settings (value, then where it came from):', ...table(settingRows(config, {}, env)));
-  lines.push('', 'integrations (tracer.use() can change these at run time):', ...table(integrationRows(config, integrationNames, env)));
+  lines.push('', 'integrations (tracer.use() can change these at run time):', ...table(integrationRows(config, integrationNames, env, integrationVariables)));
   return lines;
 }
 

@@ -32,6 +32,14 @@ export const moduleHooks: readonly ModuleHook[] = [
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
 
+/** Each integration's own variables (for `--info`). */
+export const integrationVariables: ReadonlyMap<string, readonly string[]> = new Map(
+  [...new Set(moduleHooks.map((h) => h.integration))].map((name) => [
+    name,
+    [...new Set(moduleHooks.filter((h) => h.integration === name).flatMap((h) => h.variables ?? []))],
+  ]),
+);
+
 /** Names of all integrations (for `--info` and config validation), the OpenTelemetry adapter's included. */
 export const integrationNames: readonly string[] = [
   ...new Set([...moduleHooks.map((h) => h.integration), ...globalHooks.map((h) => h.integration), 'opentelemetry']),

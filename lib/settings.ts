@@ -106,7 +106,12 @@ export function settingRows(config: Config, options: TracerOptions = {}, env: En
 }
 
 /** Each integration's switch and service, with where each came from. */
-export function integrationRows(config: Config, names: readonly string[], env: Env = config.environment): SettingRow[] {
+export function integrationRows(
+  config: Config,
+  names: readonly string[],
+  env: Env = config.environment,
+  variables: ReadonlyMap<string, readonly string[]> = new Map(),
+): SettingRow[] {
   return names.map((name) => {
     const variable = `DD_TRACE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_ENABLED`;
     const off = !config.enabled || config.disabledIntegrations.has(name);
@@ -118,7 +123,8 @@ export function integrationRows(config: Config, names: readonly string[], env: E
           ? 'DD_TRACE_DISABLED_INSTRUMENTATIONS'
           : 'default';
     const service = config.serviceMapping[name];
-    const value = `${off ? 'disabled' : 'enabled'}${service === undefined ? '' : `, service ${service} (DD_SERVICE_MAPPING)`}`;
+    const own = (variables.get(name) ?? []).filter((v) => env[v] !== undefined && env[v]!.trim() !== '').map((v) => `${v}=${env[v]!.trim()}`);
+    const value = `${off ? 'disabled' : 'enabled'}${service === undefined ? '' : `, service ${service} (DD_SERVICE_MAPPING)`}${own.length > 0 ? `, ${own.join(', ')}` : ''}`;
     return { name, value, source: enabledSource };
   });
 }

@@ -137,6 +137,8 @@ describe('settings in one place', () => {
     assert.deepEqual(row('server error statuses'), { name: 'server error statuses', value: '500-504', source: 'DD_HTTP_SERVER_ERROR_STATUSES' });
     assert.ok(rows.length >= 25);
     const integrations = integrationRows(resolveConfig({}, { DD_TRACE_PG_ENABLED: 'false', DD_SERVICE_MAPPING: 'mysql:db' }), ['pg', 'mysql']);
+    const withOwn = integrationRows(resolveConfig({}, { DD_TRACE_GRAPHQL_DEPTH: '2' }), ['graphql'], { DD_TRACE_GRAPHQL_DEPTH: '2' }, new Map([['graphql', ['DD_TRACE_GRAPHQL_DEPTH', 'DD_TRACE_GRAPHQL_COLLAPSE']]]));
+    assert.deepEqual(withOwn, [{ name: 'graphql', value: 'enabled, DD_TRACE_GRAPHQL_DEPTH=2', source: 'default' }], "an integration's own variables that are set");
     assert.deepEqual(integrations, [
       { name: 'pg', value: 'disabled', source: 'DD_TRACE_PG_ENABLED' },
       { name: 'mysql', value: 'enabled, service db (DD_SERVICE_MAPPING)', source: 'default' },

@@ -19,7 +19,7 @@ const patch = (): PatchModule => require('./patch') as PatchModule;
 
 /** Modules the graphql integration patches or reads. */
 export const hooks: readonly ModuleHook[] = [
-  { integration: INTEGRATION, module: 'graphql', versions: VERSIONS, file: 'execution/execute.js', load: (): Patcher => patch().patchExecute },
+  { integration: INTEGRATION, module: 'graphql', versions: VERSIONS, file: 'execution/execute.js', variables: ['DD_TRACE_GRAPHQL_DEPTH', 'DD_TRACE_GRAPHQL_COLLAPSE'], load: (): Patcher => patch().patchExecute },
   { integration: INTEGRATION, module: 'graphql', versions: VERSIONS, file: 'language/parser.js', load: (): Patcher => patch().patchParser },
   { integration: INTEGRATION, module: 'graphql', versions: VERSIONS, file: 'validation/validate.js', load: (): Patcher => patch().patchValidate },
   { integration: INTEGRATION, module: 'graphql', versions: VERSIONS, file: 'language/visitor.js', load: (): Patcher => patch().recordVisitor },

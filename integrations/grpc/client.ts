@@ -141,7 +141,7 @@ function finishingCallback(kit: Kit, span: Span, callback: AnyFunction, frame: R
       if (typeof code === 'number') span.setTag('grpc.status.code', code);
       tagPeer(span, handle.call);
       // A status the client does not count as an error still finishes the span, without marking it.
-      if (err !== null && err !== undefined && typeof code === 'number' && !isErrorCode(code, 'client')) {
+      if (err !== null && err !== undefined && typeof code === 'number' && !isErrorCode(kit, code, 'client')) {
         kit.finish(span);
       }
     }
@@ -156,7 +156,7 @@ function finishWithStatus(kit: Kit, span: Span, status: Status | undefined, call
   const code = typeof status?.code === 'number' ? status.code : undefined;
   if (code !== undefined) span.setTag('grpc.status.code', code);
   tagPeer(span, call);
-  const error = code !== undefined && isErrorCode(code, 'client') ? (pendingErrors.get(span) ?? statusError(status)) : undefined;
+  const error = code !== undefined && isErrorCode(kit, code, 'client') ? (pendingErrors.get(span) ?? statusError(status)) : undefined;
   kit.finish(span, error);
 }
 

@@ -22,6 +22,6 @@ const patch = (): PatchModule => require('./patch') as PatchModule;
 /** Modules the gRPC integration patches or reads. */
 export const hooks: readonly ModuleHook[] = [
   { integration: INTEGRATION, module: MODULE, versions: VERSIONS, file: 'build/src/metadata.js', load: (): Patcher => patch().recordMetadata },
-  { integration: INTEGRATION, module: MODULE, versions: VERSIONS, file: 'build/src/client.js', load: (): Patcher => patch().patchClient },
+  { integration: INTEGRATION, module: MODULE, versions: VERSIONS, file: 'build/src/client.js', variables: ['DD_GRPC_CLIENT_ERROR_STATUSES', 'DD_GRPC_SERVER_ERROR_STATUSES'], load: (): Patcher => patch().patchClient },
   { integration: INTEGRATION, module: MODULE, versions: VERSIONS, file: 'build/src/server.js', load: (): Patcher => patch().patchServer },
 ];

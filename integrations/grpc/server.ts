@@ -96,7 +96,7 @@ function hookStatus(kit: Kit, span: Span, inner: { sendStatus?: AnyFunction }, o
   inner.sendStatus = function (this: unknown, status: Status | undefined): unknown {
     try {
       const code = typeof status?.code === 'number' ? status.code : undefined;
-      finishWithCode(kit, span, code, code !== undefined && isErrorCode(code, 'server') ? errorOf(outcome.error, status) : undefined);
+      finishWithCode(kit, span, code, code !== undefined && isErrorCode(kit, code, 'server') ? errorOf(outcome.error, status) : undefined);
     } catch (err) {
       kit.fail(err);
     }

@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import type { Kit } from '../../lib/kit';
 
 type Side = 'client' | 'server';
 
@@ -16,17 +17,17 @@ const DEFAULTS: Readonly<Record<Side, string>> = { client: '1-16', server: '2-16
 const sets: Partial<Record<Side, ReadonlySet<number>>> = {};
 
 /** Whether status `code` marks a span of `side` in error. */
-export function isErrorCode(code: number, side: Side): boolean {
-  return (sets[side] ??= readSet(side, process.env)).has(code);
+export function isErrorCode(kit: Pick<Kit, 'env' | 'warn'>, code: number, side: Side): boolean {
+  return (sets[side] ??= readSet(side, (name) => kit.env(name), kit)).has(code);
 }
 
 /** The codes `side`'s variable in `env` names (the default when unset or invalid). */
-export function readSet(side: Side, env: Readonly<Record<string, string | undefined>>): ReadonlySet<number> {
-  const raw = env[VARIABLES[side]]?.trim();
+export function readSet(side: Side, env: (variable: string) => string | undefined, kit: Pick<Kit, 'warn'>): ReadonlySet<number> {
+  const raw = env(VARIABLES[side])?.trim();
   if (raw !== undefined && raw !== '') {
     const parsed = parseCodes(raw);
     if (parsed !== undefined) return parsed;
-    warnOnce(`${VARIABLES[side]}=${JSON.stringify(raw)} is not a list of gRPC status codes and ranges (e.g. 1-4,6-16); using ${DEFAULTS[side]}`);
+    kit.warn(VARIABLES[side], `${VARIABLES[side]}=${JSON.stringify(raw)} is not a list of gRPC status codes and ranges (e.g. 1-4,6-16); using ${DEFAULTS[side]}`);
   }
   return parseCodes(DEFAULTS[side])!;
 }
@@ -43,17 +44,4 @@ export function parseCodes(text: string): Set<number> | undefined {
     for (let code = from; code <= to; code++) codes.add(code);
   }
   return codes;
-}
-
-const warned = new Set<string>();
-
-/** The kit has no warning of its own (only `debug`): the tracer's warning line, written once. */
-function warnOnce(message: string): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  try {
-    process.stderr.write(`[ddtrace-run] warning: ${message}\n`);
-  } catch {
-    // stderr closed: nothing to say it on.
-  }
 }

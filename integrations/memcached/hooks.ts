@@ -8,6 +8,7 @@ import type { ModuleHook, Patcher } from '../../lib/kit';
 export const hooks: readonly ModuleHook[] = [
   {
     integration: 'memcached',
+    variables: ['DD_TRACE_MEMCACHED_COMMAND_ENABLED'],
     module: 'memcached',
     versions: '>=2.2',
     load: (): Patcher => (require('./patch') as typeof import('./patch')).patchMemcached,

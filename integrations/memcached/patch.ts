@@ -26,8 +26,9 @@ interface Query {
 export const patchMemcached: Patcher = (exports, kit) => {
   const Client = exports as { prototype?: unknown } | undefined;
   if (typeof Client !== 'function' || typeof Client.prototype !== 'object' || Client.prototype === null) return undefined;
-  // The kit has no reader of per-integration variables; this one is read once, as the config reads its own.
-  const withCommand = parseBool('DD_TRACE_MEMCACHED_COMMAND_ENABLED', process.env.DD_TRACE_MEMCACHED_COMMAND_ENABLED, false);
+  // Read once, from the environment the config read (tracer.use('memcached', { command }) wins).
+  const option = kit.settings().options.command;
+  const withCommand = typeof option === 'boolean' ? option : parseBool('DD_TRACE_MEMCACHED_COMMAND_ENABLED', kit.env('DD_TRACE_MEMCACHED_COMMAND_ENABLED'), false);
   wrapMethod<AnyFunction>(Client.prototype, 'command', kit.integration, (command) =>
     function (this: ClientLike, queryCompiler: unknown, server: unknown): unknown {
       if (typeof queryCompiler !== 'function' || !kit.active()) return Reflect.apply(command, this, arguments);

@@ -8,7 +8,7 @@
 import type { Span } from '../span';
 import type { Tracer } from '../tracer';
 import { storage, isTracingSuppressed, type Frame } from '../scope';
-import { debug } from '../log';
+import { debug, warnOnce } from '../log';
 import type { AnyFunction, Kit, KitConfig, KitSettings, SpanRecipe } from './types';
 import { startFromRecipe } from './recipe';
 import { bindEmitterTo, bindTo, finishingCallback, runIn, settleSpan } from './context';
@@ -86,6 +86,14 @@ export function createKit(host: KitHost, integration: string, version: string | 
       } catch (err) {
         fail(err);
         return null;
+      }
+    },
+    env: (variable: string): string | undefined => host.tracer().config.environment[variable],
+    warn: (key: string, message: string): void => {
+      try {
+        warnOnce(`${integration}:${key}`, message);
+      } catch {
+        // Saying it must never fail the caller.
       }
     },
     debug: (message: string | (() => string)): void => debug(message),

@@ -25,6 +25,11 @@ export interface ModuleHook {
    * needs the import-in-the-middle loader, which the preloader installs for it.
    */
   readonly esmOnly?: boolean;
+  /**
+   * The integration's own environment variables beyond `DD_TRACE_<NAME>_ENABLED` (read with
+   * {@link Kit.env}); `ddtrace-run --info` shows those set.
+   */
+  readonly variables?: readonly string[];
   /** Load the patch code. Called at most once per process, when the module is first required. */
   load(): Patcher;
 }
@@ -197,6 +202,13 @@ export interface Kit {
   inject(span: Span, headers: Record<string, unknown>): void;
   /** Read a trace context from incoming headers (null when none). */
   extract(headers: Readonly<Record<string, unknown>>): PropagatedContext | null;
+  /**
+   * One of the integration's own variables (listed in its hook's `variables`), from the environment the
+   * configuration was read from; options given to `tracer.use()` should win over it.
+   */
+  env(variable: string): string | undefined;
+  /** Say a warning once per key (a bad setting, naming where it was set). Never throws. */
+  warn(key: string, message: string): void;
   /** Log a debug message (a function is called only when debug logging is on). */
   debug(message: string | (() => string)): void;
 }
