@@ -96,6 +96,16 @@ export interface Config {
   readonly isClientError: (status: number) => boolean;
   /** HTTP server statuses that mark a span in error (`DD_HTTP_SERVER_ERROR_STATUSES`, default 500-599). */
   readonly isServerError: (status: number) => boolean;
+  /** Cap on the bytes of traces waiting for the agent, built and in flight (`DD_TRACE_BUFFER_MAX_BYTES`, default 32 MiB). */
+  readonly bufferMaxBytes: number;
+  /** Port of the health endpoint on 127.0.0.1 (`DD_TRACE_HEALTH_PORT`); undefined: no endpoint. */
+  readonly healthPort: number | undefined;
+  /** Send the tracer's `datadog.tracer.*` health metrics over DogStatsD (`DD_TRACE_HEALTH_METRICS_ENABLED`). */
+  readonly healthMetricsEnabled: boolean;
+  /** DogStatsD host for the health metrics (`DD_DOGSTATSD_HOST`; default: the agent host). */
+  readonly dogstatsdHost: string;
+  /** DogStatsD UDP port (`DD_DOGSTATSD_PORT`, default 8125). */
+  readonly dogstatsdPort: number;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   readonly propagationStyleExtract: string | undefined;
@@ -143,7 +153,7 @@ function integrationFlags(env: Env): Set<string> {
   const off = new Set(parseList(env.DD_TRACE_DISABLED_INSTRUMENTATIONS));
   for (const key in env) {
     const m = /^DD_TRACE_([A-Z0-9_]+)_ENABLED$/.exec(key);
-    if (!m || m[1] === 'OTEL' || m[1] === 'MIDDLEWARE_TRACING' || m[1] === 'LOCAL_AGENT') continue;
+    if (!m || m[1] === 'OTEL' || m[1] === 'MIDDLEWARE_TRACING' || m[1] === 'LOCAL_AGENT' || m[1] === 'HEALTH_METRICS') continue;
     if (!parseBool(key, env[key], true)) off.add(m[1].toLowerCase());
   }
   return off;
@@ -211,6 +221,8 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     else if (v !== 'none') warnOnce('config:OTEL_TRACES_EXPORTER', `OTEL_TRACES_EXPORTER=${JSON.stringify(env.OTEL_TRACES_EXPORTER)} is not otlp or none; using the Datadog Agent exporter`);
   }
 
+  const healthPort = parseInteger('DD_TRACE_HEALTH_PORT', env.DD_TRACE_HEALTH_PORT, 0, 1, 65535);
+
   const serviceMapping = { ...parseTags('DD_SERVICE_MAPPING', env.DD_SERVICE_MAPPING), ...(options.serviceMapping ?? {}) };
 
   return {
@@ -237,6 +249,11 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     disabledIntegrations: integrationFlags(env),
     isClientError: parseStatusRanges('DD_HTTP_CLIENT_ERROR_STATUSES', env.DD_HTTP_CLIENT_ERROR_STATUSES, '400-499'),
     isServerError: parseStatusRanges('DD_HTTP_SERVER_ERROR_STATUSES', env.DD_HTTP_SERVER_ERROR_STATUSES, '500-599'),
+    bufferMaxBytes: parseInteger('DD_TRACE_BUFFER_MAX_BYTES', env.DD_TRACE_BUFFER_MAX_BYTES, 32 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    healthPort: healthPort === 0 ? undefined : healthPort,
+    healthMetricsEnabled: parseBool('DD_TRACE_HEALTH_METRICS_ENABLED', env.DD_TRACE_HEALTH_METRICS_ENABLED, false),
+    dogstatsdHost: firstDefined(env.DD_DOGSTATSD_HOST?.trim(), host) ?? host,
+    dogstatsdPort: parseInteger('DD_DOGSTATSD_PORT', env.DD_DOGSTATSD_PORT, 8125, 1, 65535),
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleInjectVariable: env.DD_TRACE_PROPAGATION_STYLE_INJECT ? 'DD_TRACE_PROPAGATION_STYLE_INJECT' : 'DD_TRACE_PROPAGATION_STYLE',

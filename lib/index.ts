@@ -29,4 +29,5 @@ export type { TracerProviderOptions, RegisterOptions } from './otel';
 export type { SpanOptions } from './span-options';
 export type { TracerOptions, Config } from './config';
 export type { TraceFilter } from './trace-processor';
+export type { TracerHealth, HealthFlow, DropCounts } from './health';
 export type { TagValue, Tags, EventAttributes, PropagatedContext, Carrier, Exporter, EncodableSpan } from './types';
