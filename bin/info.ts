@@ -8,6 +8,7 @@ import { resolveConfig } from '../lib/config';
 import { TRACER_VERSION } from '../lib/version';
 import { integrationNames } from '../integrations/registry';
 import { probeAgent } from './agent-probe';
+import { healthLines } from './health-probe';
 
 /** Build the report's lines (exported for tests). */
 export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<string[]> {
@@ -60,6 +61,7 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
     `                disabled: ${disabled.join(', ') || '(none)'}`,
   );
   if (unknown.length > 0) lines.push(`                unknown names in the configuration (ignored): ${unknown.join(', ')}`);
+  if (config.enabled) lines.push(...(await healthLines(config)));
   return lines;
 }
 

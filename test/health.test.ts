@@ -11,6 +11,7 @@ import { AgentExporter, type AgentExporterOptions } from '../lib/exporter/agent-
 import type { TracerHealth } from '../lib/health';
 import { metricLines, packDatagrams } from '../lib/health-metrics';
 import { resolveConfig } from '../lib/config';
+import { infoLines } from '../bin/info';
 import { resetLogState, setLogSink, type LogSink } from '../lib/log';
 import type { EncodableSpan } from '../lib/types';
 import { send } from './helpers/http-get';
@@ -320,6 +321,12 @@ describe('tracer health in a traced process', function () {
         if (reply?.status === 200) ok++;
         await delay(100);
       }
+      // ddtrace-run --info shows the live figures of an app that serves them.
+      const info = await infoLines({ DD_TRACE_AGENT_URL: agent.url, DD_TRACE_HEALTH_PORT: String(port) });
+      const live = info.findIndex((l) => l.startsWith('health (live):'));
+      assert.ok(live > 0, info.join('\n'));
+      assert.match(info[live + 1], /traces: \d+ accepted, \d+ sent, dropped 0 \(buffer full 0,/);
+      assert.match(info[live + 4], /buffer: \d+ of 33554432 bytes/);
       const { code } = await app.exit;
       assert.equal(code, 0, app.stderr);
       const final = JSON.parse(/health (\{.*\})/.exec(app.stdout)![1]) as TracerHealth;
