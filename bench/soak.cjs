@@ -15,13 +15,18 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-// --- Sampler role: preloaded into the app, prints its memory every second. ---------------------------------
+// --- Sampler role: preloaded into the app, prints its memory every second, and after a full GC on SIGUSR2
+// (the heap that is really retained: the per-second heap is a sawtooth between collections). -----------------
 if (process.env.SOAK_ROLE === 'sampler') {
-  const timer = setInterval(() => {
+  const print = (kind) => {
     const m = process.memoryUsage();
-    process.stdout.write(`soak-mem ${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
-  }, 1000);
-  timer.unref();
+    process.stdout.write(`${kind} ${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+  };
+  setInterval(() => print('soak-mem'), 1000).unref();
+  process.on('SIGUSR2', () => {
+    if (typeof global.gc === 'function') global.gc();
+    print('soak-gc');
+  });
   return;
 }
 
@@ -217,7 +222,7 @@ async function main() {
 
   const app = spawn(
     process.execPath,
-    ['--require', path.join(ROOT, 'dist', 'hooks', 'register.js'), '--require', __filename, path.join(ROOT, 'bench', 'apps', 'web.cjs')],
+    ['--expose-gc', '--require', path.join(ROOT, 'dist', 'hooks', 'register.js'), '--require', __filename, path.join(ROOT, 'bench', 'apps', 'web.cjs')],
     {
       cwd: ROOT,
       env: {
@@ -233,6 +238,7 @@ async function main() {
     },
   );
   const samples = [];
+  const afterGc = new Map();
   let appPort;
   let stderr = '';
   app.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
@@ -246,6 +252,7 @@ async function main() {
       const listening = /^listening (\d+)/.exec(line);
       if (listening) appPort = Number(listening[1]);
       if (line.startsWith('soak-mem ')) samples.push({ ...JSON.parse(line.slice(9)), phase: currentPhase });
+      if (line.startsWith('soak-gc ')) afterGc.set(currentPhase, JSON.parse(line.slice(8)));
     }
   });
   let currentPhase = 'start';
@@ -281,6 +288,10 @@ async function main() {
       loadAvg.push(Number(readLoadAvg().split(' ')[0]));
     }
     const after = await getJson(healthPort, '/');
+    // The phase's retained memory: a full GC in the app, then one reading (not part of the per-second samples).
+    app.kill('SIGUSR2');
+    for (let w = 0; w < 40 && !afterGc.has(currentPhase); w++) await sleep(50);
+    const gc = afterGc.get(currentPhase);
     const mine = samples.filter((s) => s.phase === currentPhase);
     const delta = (pick) => (after && before ? pick(after) - pick(before) : NaN);
     const sumDrops = (h, unit) => Object.values(h[unit].dropped).reduce((a, b) => a + b, 0);
@@ -293,6 +304,8 @@ async function main() {
       heapMin: Math.min(...mine.map((s) => s.heapUsed)) / MB,
       heapMax: Math.max(...mine.map((s) => s.heapUsed)) / MB,
       heapEnd: mine.length ? mine[mine.length - 1].heapUsed / MB : NaN,
+      rssAfterGc: gc ? gc.rss / MB : NaN,
+      heapAfterGc: gc ? gc.heapUsed / MB : NaN,
       bufferMaxKB: Math.max(0, ...bufferBytes) / 1024,
       rps: load.stats.ok / opts.phaseSec,
       failed: load.stats.failed,
@@ -306,7 +319,7 @@ async function main() {
     });
     before = after;
     const r = rows[rows.length - 1];
-    process.stderr.write(`${r.phase}: RSS ${r.rssMin.toFixed(1)}–${r.rssMax.toFixed(1)} MB, heap ${r.heapMin.toFixed(1)}–${r.heapMax.toFixed(1)} MB, ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, dropped ${r.tracesDropped}\n`);
+    process.stderr.write(`${r.phase}: RSS ${r.rssMin.toFixed(1)}–${r.rssMax.toFixed(1)} MB, heap ${r.heapMin.toFixed(1)}–${r.heapMax.toFixed(1)} MB, after GC ${r.rssAfterGc.toFixed(1)} / ${r.heapAfterGc.toFixed(1)} MB, ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, dropped ${r.tracesDropped}\n`);
   }
   load.stop();
   const final = await getJson(healthPort, '/');
@@ -333,13 +346,13 @@ async function main() {
 
   const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
   const lines = [
-    `| Phase | RSS min–max (end), MB | heap used min–max (end), MB | tracer buffer max, KB | req/s | p99, ms | traces dropped (reason) | retried | load avg |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| Phase | RSS min–max, MB | heap used min–max, MB | after a full GC at the end: RSS / heap, MB | tracer buffer max, KB | req/s | p99, ms | traces dropped (reason) | retried | load avg |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const r of rows) {
     const reasons = Object.entries(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
     lines.push(
-      `| ${r.phase} | ${f(r.rssMin)}–${f(r.rssMax)} (${f(r.rssEnd)}) | ${f(r.heapMin)}–${f(r.heapMax)} (${f(r.heapEnd)}) | ${f(r.bufferMaxKB, 0)} | ${f(r.rps, 0)} | ${f(r.p99Ms)} | ${r.tracesDropped}${reasons ? ` (${reasons})` : ''} | ${r.retried} | ${f(r.loadAvg)} |`,
+      `| ${r.phase} | ${f(r.rssMin)}–${f(r.rssMax)} | ${f(r.heapMin)}–${f(r.heapMax)} | ${f(r.rssAfterGc)} / ${f(r.heapAfterGc)} | ${f(r.bufferMaxKB, 0)} | ${f(r.rps, 0)} | ${f(r.p99Ms)} | ${r.tracesDropped}${reasons ? ` (${reasons})` : ''} | ${r.retried} | ${f(r.loadAvg)} |`,
     );
   }
   lines.push('', `Over all phases: RSS ${f(summary.rssMinMB)}–${f(summary.rssMaxMB)} MB, heap used ${f(summary.heapMinMB)}–${f(summary.heapMaxMB)} MB. Load average before: ${loadAvgBefore}; after: ${summary.loadAvgAfter}. Samples in ${opts.out}.`);
