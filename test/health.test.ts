@@ -261,6 +261,19 @@ describe('tracer health: bounded bytes, counted drops', function () {
     assert.ok(!c.disabledIntegrations.has('health_metrics'));
     assert.equal(warnings.filter((w) => w.includes('DD_TRACE_BUFFER_MAX_BYTES=')).length, 1, warnings.join('\n'));
     assert.equal(warnings.filter((w) => w.includes('DD_TRACE_HEALTH_PORT=')).length, 1, warnings.join('\n'));
+    for (const value of ['', ' ', 'x'.repeat(100_000), '-1', '0', 'NaN', '1e9', '0x10', '\u{1F4A5}', '65536.5', '99999999999999999999']) {
+      const hostile = resolveConfig({}, {
+        DD_TRACE_BUFFER_MAX_BYTES: value,
+        DD_TRACE_HEALTH_PORT: value,
+        DD_TRACE_HEALTH_METRICS_ENABLED: value,
+        DD_DOGSTATSD_HOST: value,
+        DD_DOGSTATSD_PORT: value,
+      });
+      assert.ok(hostile.bufferMaxBytes >= 64 * 1024 && hostile.bufferMaxBytes <= 1024 ** 3, value);
+      assert.ok(hostile.healthPort === undefined || (hostile.healthPort >= 1 && hostile.healthPort <= 65535));
+      assert.ok(hostile.dogstatsdPort >= 1 && hostile.dogstatsdPort <= 65535);
+      assert.equal(typeof hostile.dogstatsdHost, 'string');
+    }
     const d = resolveConfig({}, { DD_TRACE_BUFFER_MAX_BYTES: '1048576', DD_TRACE_HEALTH_PORT: '8127', DD_DOGSTATSD_HOST: 'statsd', DD_DOGSTATSD_PORT: '9125' });
     assert.deepEqual([d.bufferMaxBytes, d.healthPort, d.dogstatsdHost, d.dogstatsdPort], [1048576, 8127, 'statsd', 9125]);
   });
@@ -283,11 +296,12 @@ describe('tracer health in a traced process', function () {
       });
       await app.waitForOutput(/ready/);
       const seen: TracerHealth[] = [];
-      while (seen.length < 10) {
+      for (let tries = 0; seen.length < 10 && tries < 100; tries++) {
         const reply = await send(`http://127.0.0.1:${port}/health`).catch(() => undefined);
         if (reply?.status === 200) seen.push(JSON.parse(reply.body) as TracerHealth);
         await delay(200);
       }
+      assert.equal(seen.length, 10, 'the endpoint answered while the app ran');
       const notFound = await send(`http://127.0.0.1:${port}/other`);
       assert.equal(notFound.status, 404);
       for (const h of seen) {
@@ -316,11 +330,12 @@ describe('tracer health in a traced process', function () {
       const app = runApp(APP, { mode: 'require', agent, env: { MODE: 'load', RUN_MS: '1500', DD_TRACE_HEALTH_PORT: String(port) } });
       await app.waitForOutput(/ready/);
       let ok = 0;
-      while (ok < 3) {
+      for (let tries = 0; ok < 3 && tries < 100; tries++) {
         const reply = await send(`http://127.0.0.1:${port}/`).catch(() => undefined);
         if (reply?.status === 200) ok++;
         await delay(100);
       }
+      assert.equal(ok, 3, 'the endpoint answered');
       // ddtrace-run --info shows the live figures of an app that serves them.
       const info = await infoLines({ DD_TRACE_AGENT_URL: agent.url, DD_TRACE_HEALTH_PORT: String(port) });
       const live = info.findIndex((l) => l.startsWith('health (live):'));
