@@ -198,8 +198,8 @@ describe('tracer health: bounded bytes, counted drops', function () {
 
   it('traces still in flight at the exit deadline are counted as exitDeadline; an unusable URL as invalidUrl', async () => {
     const agent = await SlowAgent.start(Infinity);
+    const e = exporter({ url: agent.url, flushIntervalMs: 60_000 });
     try {
-      const e = exporter({ url: agent.url, flushIntervalMs: 60_000 });
       e.export(chunk(2));
       e.export(chunk(3));
       void e.flush();
@@ -207,9 +207,16 @@ describe('tracer health: bounded bytes, counted drops', function () {
       assert.equal(e.letGo(), 2);
       const h = e.health();
       assert.deepEqual({ traces: h.traces.dropped.exitDeadline, spans: h.spans.dropped.exitDeadline }, { traces: 2, spans: 5 });
+      assert.equal(e.letGo(), 0, 'a send is let go of once');
     } finally {
       await agent.close();
     }
+    // The let-go send then fails (the agent cut it): its traces are not counted a second time.
+    for (let i = 0; i < 100 && e.health().payloads.inFlight > 0; i++) await delay(20);
+    const after = e.health();
+    assert.equal(after.payloads.inFlight, 0);
+    assert.equal(after.traces.dropped.sendFailed, 0);
+    assert.equal(after.traces.dropped.exitDeadline, 2);
     const bad = exporter({ url: 'ftp://nowhere' });
     bad.export(chunk(2));
     assert.deepEqual({ traces: bad.health().traces.dropped.invalidUrl, spans: bad.health().spans.dropped.invalidUrl }, { traces: 1, spans: 2 });

@@ -86,6 +86,8 @@ export class AgentExporter implements Exporter {
   private readonly inFlight = new Map<Send, { readonly traces: number; readonly spans: number }>();
   /** Everything counted for the health view (accepted, sent, dropped by reason, attempts, answers). */
   private readonly counters = new HealthCounters();
+  /** Sends whose traces were already counted as dropped at the exit deadline: their outcome counts no trace again. */
+  private readonly letGone = new WeakSet<Send>();
   /** Spans in the payload being built (the encoder counts traces only). */
   private bufferedSpans = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -164,6 +166,8 @@ export class AgentExporter implements Exporter {
     let traces = 0;
     let spans = 0;
     for (const [send, count] of this.inFlight) {
+      if (this.letGone.has(send)) continue;
+      this.letGone.add(send);
       send.unref();
       traces += count.traces;
       spans += count.spans;
@@ -239,7 +243,7 @@ export class AgentExporter implements Exporter {
         // Only after a 2xx: the agent read the whole body. An early error answer may leave a write of these
         // bytes still queued on a socket being torn down, so those buffers are left to the garbage collector.
         if (outcome.kind !== 'error' && outcome.status >= 200 && outcome.status < 300) this.encoder.recycle(payload);
-        this.settle(outcome, count);
+        this.settle(outcome, this.letGone.has(send) ? { traces: 0, spans: 0 } : count);
       });
     });
   }
