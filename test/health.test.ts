@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { AgentExporter, type AgentExporterOptions } from '../lib/exporter/agent-exporter';
-import type { TracerHealth } from '../lib/health';
+import { exporterHealth, type TracerHealth } from '../lib/health';
 import { metricLines, packDatagrams } from '../lib/health-metrics';
 import { resolveConfig } from '../lib/config';
 import { infoLines } from '../bin/info';
@@ -220,6 +220,20 @@ describe('tracer health: bounded bytes, counted drops', function () {
     const bad = exporter({ url: 'ftp://nowhere' });
     bad.export(chunk(2));
     assert.deepEqual({ traces: bad.health().traces.dropped.invalidUrl, spans: bad.health().spans.dropped.invalidUrl }, { traces: 1, spans: 2 });
+  });
+
+  it('the OTLP exporter\'s counters map to spans in the snapshot; no exporter yet is "none"', () => {
+    const otlpLike = {
+      export: (): void => undefined,
+      flush: (): Promise<void> => Promise.resolve(),
+      stats: { sentSpans: 7, sentRequests: 2, droppedQueueFullSpans: 3, failedSpans: 4, rejectedSpans: 1, retries: 5, exitDroppedSpans: 6 },
+    };
+    const h = exporterHealth(otlpLike, 'otlp');
+    assert.equal(h.exporter, 'otlp');
+    assert.deepEqual(h.spans, { accepted: 0, sent: 7, dropped: { bufferFull: 3, sendFailed: 5, exitDeadline: 6, invalidUrl: 0 } });
+    assert.deepEqual([h.payloads.sent, h.payloads.retried], [2, 5]);
+    assert.equal(exporterHealth(undefined, 'agent').exporter, 'none');
+    assert.equal(metricLines(undefined, exporterHealth(undefined, 'agent'), []).length, 0, 'nothing to report without an exporter');
   });
 
   it('DogStatsD lines: the change since the last report as counts, the bytes held as a gauge, datagrams of at most 1024 bytes', () => {
