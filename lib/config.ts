@@ -144,6 +144,16 @@ function otelResourceAttributes(raw: string | undefined): Record<string, string>
   return out;
 }
 
+/** The host of an `http(s)://` agent URL (DogStatsD runs next to the agent), without IPv6 brackets. */
+function httpHostname(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.hostname.replace(/^\[|\]$/g, '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function firstDefined<T>(...values: Array<T | undefined>): T | undefined {
   for (const v of values) if (v !== undefined && v !== '') return v;
   return undefined;
@@ -252,7 +262,7 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     bufferMaxBytes: parseInteger('DD_TRACE_BUFFER_MAX_BYTES', env.DD_TRACE_BUFFER_MAX_BYTES, 32 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     healthPort: healthPort === 0 ? undefined : healthPort,
     healthMetricsEnabled: parseBool('DD_TRACE_HEALTH_METRICS_ENABLED', env.DD_TRACE_HEALTH_METRICS_ENABLED, false),
-    dogstatsdHost: firstDefined(env.DD_DOGSTATSD_HOST?.trim(), host) ?? host,
+    dogstatsdHost: firstDefined(env.DD_DOGSTATSD_HOST?.trim(), httpHostname(agentUrl)) ?? host,
     dogstatsdPort: parseInteger('DD_DOGSTATSD_PORT', env.DD_DOGSTATSD_PORT, 8125, 1, 65535),
     propagationStyleInject: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_INJECT, env.DD_TRACE_PROPAGATION_STYLE),
     propagationStyleExtract: firstDefined(env.DD_TRACE_PROPAGATION_STYLE_EXTRACT, env.DD_TRACE_PROPAGATION_STYLE),

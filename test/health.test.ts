@@ -297,6 +297,8 @@ describe('tracer health: bounded bytes, counted drops', function () {
     }
     const d = resolveConfig({}, { DD_TRACE_BUFFER_MAX_BYTES: '1048576', DD_TRACE_HEALTH_PORT: '8127', DD_DOGSTATSD_HOST: 'statsd', DD_DOGSTATSD_PORT: '9125' });
     assert.deepEqual([d.bufferMaxBytes, d.healthPort, d.dogstatsdHost, d.dogstatsdPort], [1048576, 8127, 'statsd', 9125]);
+    assert.equal(resolveConfig({}, { DD_TRACE_AGENT_URL: 'http://dd-agent.internal:8126' }).dogstatsdHost, 'dd-agent.internal');
+    assert.equal(resolveConfig({}, { DD_TRACE_AGENT_URL: 'unix:///var/run/datadog/apm.socket' }).dogstatsdHost, '127.0.0.1');
   });
 });
 
