@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
+const { createHash } = require('node:crypto');
 const { spawn } = require('node:child_process');
 
 // --- Sampler role: preloaded into the app, prints its memory every second, and after a full GC on SIGUSR2
@@ -65,7 +66,9 @@ class FakeAgent {
     this.port = port;
     this.mode = 'healthy';
     this.sockets = new Set();
-    this.counts = { payloads: 0, bytes: 0 };
+    this.counts = { payloads: 0, bytes: 0, duplicates: 0 };
+    /** A digest of every body received: a payload that arrives twice would count its traces twice. */
+    this.seen = new Set();
     this.server = undefined;
   }
 
@@ -73,11 +76,18 @@ class FakeAgent {
     if (this.server) return;
     const server = http.createServer((req, res) => {
       let size = 0;
-      req.on('data', (c) => (size += c.length));
+      const hash = createHash('sha1');
+      req.on('data', (c) => {
+        size += c.length;
+        hash.update(c);
+      });
       req.on('end', () => {
         if (req.url.includes('/traces')) {
           this.counts.payloads++;
           this.counts.bytes += size;
+          const digest = hash.digest('hex');
+          if (this.seen.has(digest)) this.counts.duplicates++;
+          this.seen.add(digest);
         }
         const answer = () => {
           if (!res.destroyed) res.end('{"rate_by_service":{"service:,env:":1}}');
@@ -273,6 +283,8 @@ async function main() {
   sequence.push('healthy');
   const rows = [];
   let before = await getJson(healthPort, '/');
+  let duplicatesBefore = agent.counts.duplicates;
+  let payloadsBefore = agent.counts.payloads;
   for (let i = 0; i < sequence.length; i++) {
     const mode = sequence[i];
     currentPhase = `${i + 1}. ${mode}`;
@@ -315,9 +327,13 @@ async function main() {
       tracesDropped: delta((h) => sumDrops(h, 'traces')),
       dropped: after && before ? Object.fromEntries(Object.keys(after.traces.dropped).map((k) => [k, after.traces.dropped[k] - before.traces.dropped[k]])) : {},
       retried: delta((h) => h.payloads.retried),
+      received: agent.counts.payloads - payloadsBefore,
+      duplicates: agent.counts.duplicates - duplicatesBefore,
       loadAvg: loadAvg.length ? loadAvg.reduce((a, b) => a + b, 0) / loadAvg.length : NaN,
     });
     before = after;
+    duplicatesBefore = agent.counts.duplicates;
+    payloadsBefore = agent.counts.payloads;
     const r = rows[rows.length - 1];
     process.stderr.write(`${r.phase}: RSS ${r.rssMin.toFixed(1)}–${r.rssMax.toFixed(1)} MB, heap ${r.heapMin.toFixed(1)}–${r.heapMax.toFixed(1)} MB, after GC ${r.rssAfterGc.toFixed(1)} / ${r.heapAfterGc.toFixed(1)} MB, ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, dropped ${r.tracesDropped}\n`);
   }
@@ -339,6 +355,7 @@ async function main() {
     heapMinMB: Math.min(...all.map((s) => s.heapUsed)) / MB,
     heapMaxMB: Math.max(...all.map((s) => s.heapUsed)) / MB,
     agentPayloads: agent.counts.payloads,
+    agentDuplicates: agent.counts.duplicates,
     finalHealth: final,
     rows,
   };
@@ -346,15 +363,16 @@ async function main() {
 
   const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
   const lines = [
-    `| Phase | RSS min–max, MB | heap used min–max, MB | after a full GC at the end: RSS / heap, MB | tracer buffer max, KB | req/s | p99, ms | traces dropped (reason) | retried | load avg |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| Phase | RSS min–max, MB | heap used min–max, MB | after a full GC at the end: RSS / heap, MB | tracer buffer max, KB | req/s | p99, ms | traces dropped (reason) | payloads retried | bodies received (twice) | load avg |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const r of rows) {
     const reasons = Object.entries(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
     lines.push(
-      `| ${r.phase} | ${f(r.rssMin)}–${f(r.rssMax)} | ${f(r.heapMin)}–${f(r.heapMax)} | ${f(r.rssAfterGc)} / ${f(r.heapAfterGc)} | ${f(r.bufferMaxKB, 0)} | ${f(r.rps, 0)} | ${f(r.p99Ms)} | ${r.tracesDropped}${reasons ? ` (${reasons})` : ''} | ${r.retried} | ${f(r.loadAvg)} |`,
+      `| ${r.phase} | ${f(r.rssMin)}–${f(r.rssMax)} | ${f(r.heapMin)}–${f(r.heapMax)} | ${f(r.rssAfterGc)} / ${f(r.heapAfterGc)} | ${f(r.bufferMaxKB, 0)} | ${f(r.rps, 0)} | ${f(r.p99Ms)} | ${r.tracesDropped}${reasons ? ` (${reasons})` : ''} | ${r.retried} | ${r.received} (${r.duplicates}) | ${f(r.loadAvg)} |`,
     );
   }
+  lines.push('', `Bodies the agent received: ${agent.counts.payloads}, of which received before: ${agent.counts.duplicates}.`);
   lines.push('', `Over all phases: RSS ${f(summary.rssMinMB)}–${f(summary.rssMaxMB)} MB, heap used ${f(summary.heapMinMB)}–${f(summary.heapMaxMB)} MB. Load average before: ${loadAvgBefore}; after: ${summary.loadAvgAfter}. Samples in ${opts.out}.`);
   process.stdout.write(lines.join('\n') + '\n');
 }
