@@ -10,6 +10,7 @@ import { integrationNames, integrationVariables } from '../integrations/registry
 import { boolWord } from '../lib/bool-word';
 import { integrationRows, settingRows } from '../lib/settings';
 import { probeAgent } from './agent-probe';
+import { healthLines } from './health-probe';
 
 /** Build the report's lines (exported for tests). */
 export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<string[]> {
@@ -59,6 +60,7 @@ export async function infoLines(env: NodeJS.ProcessEnv = process.env, cwd: strin
     `                disabled: ${disabled.join(', ') || '(none)'}`,
   );
   if (unknown.length > 0) lines.push(`                unknown names in the configuration (ignored): ${unknown.join(', ')}`);
+  if (config.enabled) lines.push(...(await healthLines(config)));
   lines.push('', 'settings (value, then where it came from):', ...table(settingRows(config, {}, env)));
   lines.push('', 'integrations (tracer.use() can change these at run time):', ...table(integrationRows(config, integrationNames, env, integrationVariables)));
   return lines;

@@ -149,6 +149,16 @@ export interface Config {
   readonly clientIpHeader: string | undefined;
   /** Add the active trace's ids to log records (`DD_LOGS_INJECTION`). */
   readonly logsInjection: boolean;
+  /** Cap on the bytes of traces waiting for the agent, built and in flight (`DD_TRACE_BUFFER_MAX_BYTES`, default 32 MiB). */
+  readonly bufferMaxBytes: number;
+  /** Port of the health endpoint on 127.0.0.1 (`DD_TRACE_HEALTH_PORT`); undefined: no endpoint. */
+  readonly healthPort: number | undefined;
+  /** Send the tracer's `datadog.tracer.*` health metrics over DogStatsD (`DD_TRACE_HEALTH_METRICS_ENABLED`). */
+  readonly healthMetricsEnabled: boolean;
+  /** DogStatsD host for the health metrics (`DD_DOGSTATSD_HOST`; default: the agent host). */
+  readonly dogstatsdHost: string;
+  /** DogStatsD UDP port (`DD_DOGSTATSD_PORT`, default 8125). */
+  readonly dogstatsdPort: number;
   /** Propagation styles, raw (parsed by the propagator). */
   readonly propagationStyleInject: string | undefined;
   /** Extraction styles, raw. */
@@ -201,6 +211,16 @@ function otelResourceAttributes(raw: string | undefined): Record<string, string>
   return out;
 }
 
+/** The host of an `http(s)://` agent URL (DogStatsD runs next to the agent), without IPv6 brackets. */
+function httpHostname(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.hostname.replace(/^\[|\]$/g, '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function firstDefined<T>(...values: Array<T | undefined>): T | undefined {
   for (const v of values) if (v !== undefined && v !== '') return v;
   return undefined;
@@ -210,7 +230,7 @@ function integrationFlags(env: Env): Set<string> {
   const off = new Set(parseList(env.DD_TRACE_DISABLED_INSTRUMENTATIONS));
   for (const key in env) {
     const m = /^DD_TRACE_([A-Z0-9_]+)_ENABLED$/.exec(key);
-    if (!m || m[1] === 'OTEL' || m[1] === 'MIDDLEWARE_TRACING' || m[1] === 'LOCAL_AGENT') continue;
+    if (!m || m[1] === 'OTEL' || m[1] === 'MIDDLEWARE_TRACING' || m[1] === 'LOCAL_AGENT' || m[1] === 'HEALTH_METRICS' || m[1] === 'MEMCACHED_COMMAND') continue;
     if (!parseBool(key, env[key], true)) {
       off.add(m[1].toLowerCase());
       // Integrations named with a hyphen (`aws-sdk`): DD_TRACE_AWS_SDK_ENABLED, as Datadog's tracer reads it.
@@ -301,6 +321,8 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
     else if (v !== 'none') warnOnce('config:OTEL_TRACES_EXPORTER', `OTEL_TRACES_EXPORTER=${JSON.stringify(env.OTEL_TRACES_EXPORTER)} is not otlp or none; using the Datadog Agent exporter`);
   }
 
+  const healthPort = parseInteger('DD_TRACE_HEALTH_PORT', env.DD_TRACE_HEALTH_PORT, 0, 1, 65535);
+
   const serviceMapping = { ...parseTags('DD_SERVICE_MAPPING', env.DD_SERVICE_MAPPING), ...(options.serviceMapping ?? {}) };
 
   return {
@@ -347,6 +369,11 @@ export function resolveConfig(options: TracerOptions = {}, env: Env = process.en
       ? ['user.id', 'session.id', 'account.id']
       : env.DD_TRACE_BAGGAGE_TAG_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     logsInjection: options.logInjection ?? parseBool('DD_LOGS_INJECTION', env.DD_LOGS_INJECTION, true),
+    bufferMaxBytes: parseInteger('DD_TRACE_BUFFER_MAX_BYTES', env.DD_TRACE_BUFFER_MAX_BYTES, 32 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    healthPort: healthPort === 0 ? undefined : healthPort,
+    healthMetricsEnabled: parseBool('DD_TRACE_HEALTH_METRICS_ENABLED', env.DD_TRACE_HEALTH_METRICS_ENABLED, false),
+    dogstatsdHost: firstDefined(env.DD_DOGSTATSD_HOST?.trim(), httpHostname(agentUrl)) ?? host,
+    dogstatsdPort: parseInteger('DD_DOGSTATSD_PORT', env.DD_DOGSTATSD_PORT, 8125, 1, 65535),
     get runtimeId(): string {
       return runtimeId();
     },

@@ -32,3 +32,4 @@ export type { TraceFilter } from './trace-processor';
 export type { TagValue, Tags, EventAttributes, PropagatedContext, PropagatedLink, Carrier } from './types';
 export type { OpenTracingTracer, OpenTracingSpan, OpenTracingSpanOptions } from './opentracing/adapter';
 export type { SamplingRule } from './sampling/rules';
+export type { TracerHealth, HealthFlow, DropCounts } from './health';

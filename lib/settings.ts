@@ -85,6 +85,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'client IP header', env: ['DD_TRACE_CLIENT_IP_HEADER'], option: 'clientIpHeader', show: (c) => c.clientIpHeader ?? 'x-forwarded-for, else the socket' },
   { name: 'server error statuses', env: ['DD_HTTP_SERVER_ERROR_STATUSES'], show: () => '', defaultText: '500-599' },
   { name: 'client error statuses', env: ['DD_HTTP_CLIENT_ERROR_STATUSES'], show: () => '', defaultText: '400-499' },
+  { name: 'buffer cap', env: ['DD_TRACE_BUFFER_MAX_BYTES'], show: (c) => `${c.bufferMaxBytes} bytes` },
+  { name: 'health endpoint', env: ['DD_TRACE_HEALTH_PORT'], show: (c) => (c.healthPort === undefined ? 'off' : `127.0.0.1:${c.healthPort}`) },
+  { name: 'health metrics', env: ['DD_TRACE_HEALTH_METRICS_ENABLED', 'DD_DOGSTATSD_HOST', 'DD_DOGSTATSD_PORT'], show: (c) => (c.healthMetricsEnabled ? `DogStatsD ${c.dogstatsdHost}:${c.dogstatsdPort}` : 'off') },
   { name: 'log injection', env: ['DD_LOGS_INJECTION'], option: 'logInjection', show: (c) => onOff(c.logsInjection) },
 ];
 

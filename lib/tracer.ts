@@ -23,6 +23,7 @@ import { TRACER_VERSION } from './version';
 import type { PrioritySampler } from './sampler';
 import type { SpanSampler } from './sampling/span-sampler';
 import type { Propagator } from './propagation';
+import { exporterHealth, type TracerHealth } from './health';
 
 /** Propagation formats of `inject`/`extract` (the OpenTracing names). */
 export type CarrierFormat = 'http_headers' | 'text_map';
@@ -89,6 +90,14 @@ export class Tracer {
       spanSampler: () => this.spanSampler(),
       exporter: () => this.exporter(),
     });
+    if (this.config.healthPort !== undefined || this.config.healthMetricsEnabled) {
+      try {
+        const { startHealthReporting } = require('./health-reporting') as typeof import('./health-reporting');
+        startHealthReporting(() => this.config, () => this.health());
+      } catch (err) {
+        errorOnce('could not start the tracer health endpoint or metrics', err);
+      }
+    }
   }
 
   /**
@@ -458,6 +467,26 @@ export class Tracer {
     return this.exporterInstance ? this.exporterInstance.flush().catch(() => undefined) : Promise.resolve();
   }
 
+  /**
+   * The tracer's own health: traces and spans accepted, sent and dropped (by reason), payloads sent, failed
+   * and retried, agent answers by status and errors by code, and the bytes held for the agent now. Counts
+   * run from the first trace. Also served as JSON by `DD_TRACE_HEALTH_PORT` and sent as `datadog.tracer.*`
+   * metrics with `DD_TRACE_HEALTH_METRICS_ENABLED=true`. Never throws.
+   *
+   * ```ts
+   * const { traces, buffer } = tracer.health();
+   * console.log(traces.dropped.bufferFull, buffer.bytes);
+   * ```
+   */
+  health(): TracerHealth {
+    try {
+      return exporterHealth(this.exporterInstance, this.config.exporter);
+    } catch (err) {
+      errorOnce('could not build the tracer health snapshot', err);
+      return exporterHealth(undefined, this.config.exporter);
+    }
+  }
+
   /** Configure one integration (e.g. `tracer.use('pg', { service: 'orders-db' })`). */
   use(integration: string, options: IntegrationOptions | boolean = {}): this {
     const opts = typeof options === 'boolean' ? { enabled: options } : options;
@@ -515,6 +544,7 @@ export class Tracer {
       url: this.config.agentUrl,
       protocolVersion: this.config.protocolVersion,
       flushIntervalMs: this.config.flushIntervalMs,
+      maxBufferedBytes: this.config.bufferMaxBytes,
       onRates: (rates) => this.sampler().updateRates(rates),
       extraHeaders: stats === undefined ? undefined : () => stats.headers(),
     });

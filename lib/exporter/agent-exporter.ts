@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import type * as http from 'node:http';
+import { HealthCounters, type TracerHealth } from '../health';
 import { debug, errorOnce, warnOnce } from '../log';
 import { suppressTracing } from '../scope';
 import { startInterval, stopInterval } from '../timers';
@@ -83,15 +84,16 @@ export class AgentExporter implements Exporter {
   private readonly softLimit: number;
   private readonly policy: RetryPolicy;
   private readonly httpAgent: http.Agent;
-  /** Sends waiting on the agent, with the number of traces each carries. */
-  private readonly inFlight = new Map<Send, number>();
-  /** Traces given up on at exit (the exit flush's deadline passed before the agent answered). */
-  private exitDroppedTraces = 0;
+  /** Sends waiting on the agent, with the number of traces and spans each carries. */
+  private readonly inFlight = new Map<Send, { readonly traces: number; readonly spans: number }>();
+  /** Everything counted for the health view (accepted, sent, dropped by reason, attempts, answers). */
+  private readonly counters = new HealthCounters();
+  /** Sends whose traces were already counted as dropped at the exit deadline: their outcome counts no trace again. */
+  private readonly letGone = new WeakSet<Send>();
+  /** Spans in the payload being built (the encoder counts traces only). */
+  private bufferedSpans = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlightBytes = 0;
-  private sentTraces = 0;
-  private droppedTraces = 0;
-  private failedTraces = 0;
 
   /** Create the exporter and start its (unref'd) flush timer. Never throws on a bad URL: it warns and drops. */
   private readonly extraHeaders: (() => Record<string, string>) | undefined;
@@ -124,16 +126,19 @@ export class AgentExporter implements Exporter {
     try {
       if (spans.length === 0) return;
       if (this.address === undefined) {
-        this.droppedTraces++;
+        this.counters.drop('invalidUrl', 1, spans.length);
         return;
       }
       const encoder = this.encoder;
       const budget = Math.min(MAX_PAYLOAD_BYTES, this.maxBufferedBytes - this.inFlightBytes);
       // When full, drop before paying for the encoding.
       if (encoder.size >= budget || !encoder.append(spans, budget)) {
-        this.drop();
+        this.drop(spans.length);
         return;
       }
+      this.counters.acceptedTraces++;
+      this.counters.acceptedSpans += spans.length;
+      this.bufferedSpans += spans.length;
       if (encoder.size >= this.softLimit) this.flushPayload(false);
     } catch (err) {
       errorOnce('could not encode a trace for the Datadog Agent', err);
@@ -164,12 +169,16 @@ export class AgentExporter implements Exporter {
    */
   letGo(): number {
     let traces = 0;
+    let spans = 0;
     for (const [send, count] of this.inFlight) {
+      if (this.letGone.has(send)) continue;
+      this.letGone.add(send);
       send.unref();
-      traces += count;
+      traces += count.traces;
+      spans += count.spans;
     }
     if (traces > 0) {
-      this.exitDroppedTraces += traces;
+      this.counters.drop('exitDeadline', traces, spans);
       warnOnce('agent-exporter:exit-deadline', `${traces} traces were still waiting for the Datadog Agent at ${this.displayUrl} when the exit flush's deadline passed; the process exits without them`);
     }
     return traces;
@@ -191,25 +200,32 @@ export class AgentExporter implements Exporter {
 
   /** What happened to the traces so far. */
   stats(): AgentExporterStats {
+    const c = this.counters;
     return {
       bufferedBytes: this.encoder.size,
       bufferedTraces: this.encoder.traceCount,
       inFlightBytes: this.inFlightBytes,
-      sentTraces: this.sentTraces,
-      droppedTraces: this.droppedTraces,
-      failedTraces: this.failedTraces,
-      exitDroppedTraces: this.exitDroppedTraces,
+      sentTraces: c.sentTraces,
+      droppedTraces: c.droppedTraces.bufferFull + c.droppedTraces.invalidUrl,
+      failedTraces: c.droppedTraces.sendFailed,
+      exitDroppedTraces: c.droppedTraces.exitDeadline,
     };
   }
 
-  private drop(): void {
-    this.droppedTraces++;
+  /** The health view: counters since the exporter was made, and the bytes held now. */
+  health(): TracerHealth {
+    const buffer = { bytes: this.encoder.size + this.inFlightBytes, inFlightBytes: this.inFlightBytes, maxBytes: this.maxBufferedBytes };
+    return this.counters.snapshot('agent', buffer, this.inFlight.size);
+  }
+
+  private drop(spans: number): void {
+    this.counters.drop('bufferFull', 1, spans);
     warnOnce(
       'agent-exporter:dropped',
       `dropping traces: ${this.maxBufferedBytes} bytes of traces are already waiting for the Datadog Agent at ` +
         `${this.displayUrl} ${SILENT}`,
     );
-    debug(() => `dropped a trace chunk (${this.droppedTraces} so far)`);
+    debug(() => `dropped a trace chunk (${this.counters.droppedTraces.bufferFull} so far)`);
   }
 
   /** Take the payload being built, if any, and start sending it. */
@@ -218,11 +234,13 @@ export class AgentExporter implements Exporter {
     if (address === undefined) return;
     const payload = this.encoder.take();
     if (payload === undefined) return;
+    const count = { traces: payload.traceCount, spans: this.bufferedSpans };
+    this.bufferedSpans = 0;
     // Suppressed as a whole, so that the answer's handling (onRates included) does not run in the context
     // of whichever app span was active when an early flush was triggered.
     suppressTracing(() => {
       const send = new Send(this.httpAgent, address, this.encoder.path, this.headers(payload), payload.parts, this.policy, keepAlive);
-      this.inFlight.set(send, payload.traceCount);
+      this.inFlight.set(send, count);
       this.inFlightBytes += payload.size;
       void send.done.then((outcome) => {
         this.inFlight.delete(send);
@@ -230,7 +248,7 @@ export class AgentExporter implements Exporter {
         // Only after a 2xx: the agent read the whole body. An early error answer may leave a write of these
         // bytes still queued on a socket being torn down, so those buffers are left to the garbage collector.
         if (outcome.kind !== 'error' && outcome.status >= 200 && outcome.status < 300) this.encoder.recycle(payload);
-        this.settle(outcome, payload.traceCount);
+        this.settle(outcome, this.letGone.has(send) ? { traces: 0, spans: 0 } : count);
       });
     });
   }
@@ -249,19 +267,25 @@ export class AgentExporter implements Exporter {
   }
 
   /** Account for a finished send, warn once per kind of failure, and pass sampling rates on. */
-  private settle(outcome: SendOutcome, traceCount: number): void {
+  private settle(outcome: SendOutcome, count: { readonly traces: number; readonly spans: number }): void {
     try {
       const url = this.displayUrl;
+      const traceCount = count.traces;
+      const c = this.counters;
       if (outcome.kind === 'error') {
-        this.failedTraces += traceCount;
         const code = outcome.error.code ?? 'error';
+        c.settled(outcome.attempts, { code });
+        c.payloadsFailed++;
+        c.drop('sendFailed', traceCount, count.spans);
         debug(() => `sending ${traceCount} traces to ${url} failed after ${outcome.attempts} attempt(s): ${outcome.error.message}`);
         warnOnce(`agent-exporter:${code}`, `could not send traces to the Datadog Agent at ${url}: ${outcome.error.message} ${SILENT}`);
         return;
       }
       const { status } = outcome;
+      c.settled(outcome.attempts, { status });
       if (status < 200 || status >= 300) {
-        this.failedTraces += traceCount;
+        c.payloadsFailed++;
+        c.drop('sendFailed', traceCount, count.spans);
         debug(() => `the Datadog Agent at ${url} answered ${status} to ${traceCount} traces: ${outcome.body.slice(0, 200)}`);
         warnOnce(
           `agent-exporter:status-${status}`,
@@ -270,7 +294,9 @@ export class AgentExporter implements Exporter {
         );
         return;
       }
-      this.sentTraces += traceCount;
+      c.payloadsSent++;
+      c.sentTraces += traceCount;
+      c.sentSpans += count.spans;
       debug(() => `sent ${traceCount} traces to ${url}`);
       const rates = parseRates(outcome.body);
       if (rates === undefined) {

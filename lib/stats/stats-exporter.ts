@@ -15,6 +15,7 @@ import type { AgentAddress } from '../exporter/agent-url';
 import { startInterval, stopInterval } from '../timers';
 import { warnOnce, debug } from '../log';
 import { SPAN_SAMPLING_MECHANISM } from '../constants';
+import { exporterHealth, type TracerHealth } from '../health';
 import { agentRequest } from './agent-request';
 import { parseAgentInfo, type AgentStatsInfo } from './agent-info';
 import { Concentrator } from './concentrator';
@@ -136,6 +137,14 @@ export class StatsExporter implements Exporter {
   /** Send the traces and every bucket, the open one included. */
   async flush(): Promise<void> {
     await Promise.all([this.inner?.flush(), this.sendStats(true)]);
+  }
+
+  /**
+   * The trace exporter's health (`tracer.health()`): unsampled traces dropped here on purpose are not
+   * failures and are counted in {@link StatsExporter.stats} instead.
+   */
+  health(): TracerHealth {
+    return exporterHealth(this.inner, 'agent');
   }
 
   /** At the exit deadline: let the trace exporter's pending sends go. */
