@@ -324,3 +324,32 @@ describe('trace stats: a real tracer against an agent in each /info mode', funct
     }
   });
 });
+
+describe('trace stats: the tracer and the local agent together', function () {
+  this.timeout(20_000);
+
+  it('the local agent takes the stats the real tracer computes, strictly decoded, and its API shows them', async () => {
+    const { LocalAgent } = await import('../local-agent');
+    const agent = await LocalAgent.start({ port: 0 });
+    try {
+      const tracer = new Tracer({ url: agent.url, flushInterval: 60_000, service: 'shop' });
+      await (tracer.exporter() as unknown as StatsExporter).whenReady();
+      for (let i = 0; i < 30; i++) {
+        tracer.trace('web.request', { resource: 'GET /users/:id', type: 'web' }, (root) => {
+          root.setTag('span.kind', 'server');
+          if (i < 3) root.setError(new Error('boom'));
+        });
+      }
+      await tracer.flush();
+      assert.equal((tracer.exporter() as unknown as StatsExporter).stats().statsPayloadsSent, 1, 'accepted (a refused payload counts as failed)');
+      const res = await fetch(`${agent.url}/api/trace-stats?service=shop`);
+      const body = (await res.json()) as { services: Array<{ service: string; resources: Array<{ resource: string; totals: { hits: number; errors: number; p50: number | null } }> }> };
+      const row = body.services.find((s) => s.service === 'shop')!.resources.find((r) => r.resource === 'GET /users/:id')!;
+      assert.equal(row.totals.hits, 30);
+      assert.equal(row.totals.errors, 3);
+      assert.ok(typeof row.totals.p50 === 'number' && row.totals.p50 > 0);
+    } finally {
+      await agent.close();
+    }
+  });
+});
