@@ -11,9 +11,10 @@ import { hooks as pg } from './pg/hooks';
 import { hooks as mysql } from './mysql/hooks';
 import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
+import { hooks as fastify } from './fastify/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
