@@ -83,7 +83,8 @@ function wrapHook(kit: Kit, hook: string, fn: Fn, doneAt: number): Fn {
     }
     // fastify passes `done` last (preParsing and onSend also pass the payload before it).
     const index = doneAt < args.length ? args.length - 1 : -1;
-    return runInSpan(kit, child, parent, fn, this, args, typeof args[index] === 'function' ? index : -1);
+    const owner = { requestSpan: span, res: (args[1] as { raw?: unknown } | null)?.raw };
+    return runInSpan(kit, child, parent, fn, this, args, typeof args[index] === 'function' ? index : -1, owner);
   };
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
   Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });

@@ -11,6 +11,41 @@ import type { Kit, Span } from '../../lib/kit';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
+/** Property of a request span: its middleware spans not yet finished. */
+const OPEN: unique symbol = Symbol.for('ddtrace-run.framework.open-middleware') as never;
+
+type SpanWithOpen = Span & { [OPEN]?: Set<Span> };
+
+interface Emitter {
+  once?: (event: string, listener: () => void) => unknown;
+}
+
+/**
+ * Finish `child` when the response `res` ends, if nothing else finished it by then: a hook that answers
+ * by itself never calls its `done`, and an unfinished span would keep its whole trace from being sent.
+ * One set and two listeners per request (middleware tracing only).
+ */
+function finishWithResponse(requestSpan: Span, res: unknown, child: Span): void {
+  const owner = requestSpan as SpanWithOpen;
+  let open = owner[OPEN];
+  if (open === undefined) {
+    const emitter = res as Emitter | null | undefined;
+    if (emitter === null || emitter === undefined || typeof emitter.once !== 'function') return;
+    const set = (open = owner[OPEN] = new Set());
+    const finishAll = (): void => {
+      for (const span of set) span.finish();
+      set.clear();
+    };
+    emitter.once('finish', finishAll);
+    emitter.once('close', finishAll);
+  }
+  open.add(child);
+}
+
+function forget(requestSpan: Span, child: Span): void {
+  (requestSpan as SpanWithOpen)[OPEN]?.delete(child);
+}
+
 /** The span new middleware spans hang under: the active span if it is an open span of this request's trace, else the request span. */
 export function middlewareParent(kit: Kit, requestSpan: Span): Span {
   const active = kit.activeSpan();
@@ -31,14 +66,32 @@ function failed(err: unknown): boolean {
 
 /**
  * Call `fn` with `args` inside `span`. `callbackIndex`: the position of the done callback in `args`, or -1
- * when the function has none (its promise or return says when it is done). Returns what `fn` returns;
- * throws what it throws.
+ * when the function has none (its promise or return says when it is done). `owner`: the request span and
+ * the raw response, to finish the span with the response if the function never says it is done. Returns
+ * what `fn` returns; throws what it throws.
  */
-export function runInSpan(kit: Kit, span: Span, parent: Span, fn: Fn, thisArg: unknown, args: unknown[], callbackIndex: number): unknown {
+export function runInSpan(
+  kit: Kit,
+  span: Span,
+  parent: Span,
+  fn: Fn,
+  thisArg: unknown,
+  args: unknown[],
+  callbackIndex: number,
+  owner?: { readonly requestSpan: Span; readonly res: unknown },
+): unknown {
+  if (owner !== undefined) {
+    try {
+      finishWithResponse(owner.requestSpan, owner.res, span);
+    } catch (err) {
+      kit.fail(err);
+    }
+  }
   if (callbackIndex >= 0 && typeof args[callbackIndex] === 'function') {
     const done = args[callbackIndex] as Fn;
     args[callbackIndex] = function doneInParent(this: unknown, err?: unknown): unknown {
       kit.finish(span, failed(err) ? err : undefined);
+      if (owner !== undefined) forget(owner.requestSpan, span);
       // eslint-disable-next-line prefer-rest-params
       return kit.apply(parent, done, this, arguments);
     };
