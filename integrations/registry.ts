@@ -12,9 +12,10 @@ import { hooks as mysql } from './mysql/hooks';
 import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
 import { hooks as fastify } from './fastify/hooks';
+import { hooks as koa } from './koa/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify, ...koa];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];

@@ -55,8 +55,10 @@ export function middlewareParent(kit: Kit, requestSpan: Span): Span {
 
 /** The name a function is shown by (`<anonymous>` when it has none). */
 export function functionName(fn: unknown): string {
-  const name = typeof fn === 'function' ? fn.name : undefined;
-  return typeof name === 'string' && name !== '' ? name.replace(/^bound /, '') : '<anonymous>';
+  const raw = typeof fn === 'function' ? fn.name : undefined;
+  // A bound function is shown by the name of the function it binds (`bound ` is Node's prefix).
+  const name = typeof raw === 'string' ? raw.replace(/^(bound )+/, '') : '';
+  return name !== '' ? name : '<anonymous>';
 }
 
 /** Whether `err` is an error a callback reports (anything truthy). */
