@@ -13,9 +13,10 @@ import { hooks as redis } from './redis/hooks';
 import { hooks as undici } from './undici/hooks';
 import { hooks as fastify } from './fastify/hooks';
 import { hooks as koa } from './koa/hooks';
+import { hooks as hono } from './hono/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify, ...koa];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify, ...koa, ...hono];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
