@@ -14,9 +14,10 @@ import { hooks as undici } from './undici/hooks';
 import { hooks as fastify } from './fastify/hooks';
 import { hooks as koa } from './koa/hooks';
 import { hooks as hono } from './hono/hooks';
+import { hooks as nest } from './nest/hooks';
 
 /** Module hooks, in no particular order. */
-export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify, ...koa, ...hono];
+export const moduleHooks: readonly ModuleHook[] = [...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...fastify, ...koa, ...hono, ...nest];
 
 /** Hooks enabled when the tracer starts. */
 export const globalHooks: readonly GlobalHook[] = [...fetch];
