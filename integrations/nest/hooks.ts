@@ -1,5 +1,5 @@
 /**
- * Registry entries of the NestJS integration (`@nestjs/core` 10 and 11, on its Express or Fastify adapter):
+ * Registry entries of the NestJS integration (`@nestjs/core` 11, on its Express or Fastify adapter):
  * cheap metadata only. The request span is the adapter's (`express.request` / `fastify.request`, made by
  * those integrations, as Datadog's tracer shows a Nest app), and its resource is already the controller's
  * full route (global prefix, controller path and method path), since Nest registers each route with the
@@ -13,7 +13,7 @@
  */
 import type { ModuleHook, Patcher } from '../../lib/kit';
 
-const VERSIONS = '>=10 <12';
+const VERSIONS = '>=11 <12';
 
 /** Modules the nest integration patches. */
 export const hooks: readonly ModuleHook[] = [
