@@ -3,8 +3,8 @@
  * way to the error handler (a handler's throw or rejection, a hook's error, `reply.send(err)`; fastify
  * routes them all to `reply.send(err)`). An error is recorded for the request span, which takes it if the
  * response then has a 5xx status. A reply sent before any route handler ran (a hook answering early, a
- * 404, an error in an `onRequest` hook) still names the span `fastify.request`, with the route when
- * fastify matched one.
+ * 404, an error in an `onRequest` hook) still names the span `fastify.request`, with the route fastify
+ * matched (`/*` for its 404 route).
  *
  * @internal
  */
@@ -32,8 +32,9 @@ export function patchReply(exports: unknown, kit: Kit): void {
       if (span !== undefined && span.duration < 0 && kit.active()) {
         try {
           if (!hasRoute(span) && span.name !== 'fastify.request') {
-            // Reached before any handler: the route getter allocates, but only on this early path.
-            refineSpan(span, routeRefinement(reply.request?.routeOptions?.url));
+            // Reached before any handler: the route getter allocates, but only on this early path. A request
+            // no route matched is fastify's 404 route, shown as `/*` (what Datadog's tracer records for it).
+            refineSpan(span, routeRefinement(reply.request?.routeOptions?.url ?? '/*'));
           }
           if (payload instanceof Error) recordServerError(kit, req, reply.raw, payload);
         } catch (err) {

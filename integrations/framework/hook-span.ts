@@ -55,10 +55,9 @@ export function middlewareParent(kit: Kit, requestSpan: Span): Span {
 
 /** The name a function is shown by (`<anonymous>` when it has none). */
 export function functionName(fn: unknown): string {
-  const raw = typeof fn === 'function' ? fn.name : undefined;
-  // A bound function is shown by the name of the function it binds (`bound ` is Node's prefix).
-  const name = typeof raw === 'string' ? raw.replace(/^(bound )+/, '') : '';
-  return name !== '' ? name : '<anonymous>';
+  // As the function names itself, `bound ` prefix included (as Express layers and Datadog's tracer show them).
+  const name = typeof fn === 'function' ? fn.name : undefined;
+  return typeof name === 'string' && name !== '' ? name : '<anonymous>';
 }
 
 /** Whether `err` is an error a callback reports (anything truthy). */

@@ -1,6 +1,7 @@
 /**
  * Each hono app, instrumented when it is created (hono's `Hono` export is replaced by a subclass; the
  * methods involved are per-instance arrow functions, so there is no prototype to patch):
+ * - `app.fetch`: names the request span `hono.request` (every request, matched or not);
  * - `app.router.add`: every route handler is wrapped to name the request span `hono.request` with the
  *   route as resource (`GET /users/:id`; `basePath` and `app.route` prefixes included, as hono records
  *   them). Handlers registered with `app.use` are middleware: they name the span but set no route, so a
@@ -13,12 +14,14 @@
  */
 import type { Kit } from '../../lib/kit';
 import { recordServerError } from '../framework/server-error';
+import { webSpanOf } from '../http/web';
 import { wrapHandler, type HonoContext } from './handler';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Ctor = new (...args: unknown[]) => object;
 
 interface HonoApp {
+  fetch?: unknown;
   router?: { add?: unknown };
   use?: unknown;
   basePath?: unknown;
@@ -61,6 +64,7 @@ function instrumentApp(kit: Kit, app: HonoApp, middleware: WeakSet<Function>): v
   wrapUse(kit, app, middleware);
   wrapBasePath(kit, app, middleware);
   wrapErrorHandler(kit, app);
+  wrapFetch(kit, app);
   const router = app.router;
   if (router !== undefined && router !== null && typeof router.add === 'function' && mark(router)) {
     const add = router.add as Fn;
@@ -80,6 +84,24 @@ function instrumentApp(kit: Kit, app: HonoApp, middleware: WeakSet<Function>): v
       return Reflect.apply(add, this, data === handlerData ? arguments : [method, path, data]);
     };
   }
+}
+
+/**
+ * `app.fetch(request, env)`, the entry `@hono/node-server` calls per request: names the request span
+ * `hono.request` even when no handler runs (a 404 no middleware matched).
+ */
+function wrapFetch(kit: Kit, app: HonoApp): void {
+  const fetch = app.fetch;
+  if (typeof fetch !== 'function') return;
+  app.fetch = function (this: unknown, request: unknown, env: unknown): unknown {
+    const span = webSpanOf((env as HonoContext['env'] | null | undefined)?.incoming);
+    if (span !== undefined && span.duration < 0 && kit.active()) {
+      span.name = 'hono.request';
+      span.meta.component = 'hono';
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return Reflect.apply(fetch, this, arguments);
+  };
 }
 
 /** `app.use(…handlers)`: remember its handlers as middleware (they set no route). */
