@@ -7,10 +7,11 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, stopAllApps } from './helpers/run-app';
+import { fixture, runApp, stopAllApps } from './helpers/run-app';
 import {
   SPAN_WAIT_MS,
   aliasAppDir,
+  fakePackageApp,
   assertError,
   assertNoError,
   assertSameAnswers,
@@ -80,6 +81,29 @@ describe('fastify integration (real processes)', function () {
         app.kill();
       }
     }
+  });
+
+  it('leaves a fastify outside >=4 <6 exactly as it is', async () => {
+    const file = fakePackageApp(
+      'fastify3-app',
+      'fastify',
+      '3.29.5',
+      {
+        'index.js': "'use strict';\nmodule.exports = function fastify() { return {}; };\n",
+        'lib/reply.js': "'use strict';\nfunction Reply() {}\nReply.prototype.send = function send() {};\nmodule.exports = Reply;\n",
+        'lib/hooks.js': "'use strict';\nfunction Hooks() {}\nHooks.prototype.add = function add() {};\nmodule.exports = { Hooks };\n",
+      },
+      "'use strict';\nconst dc = require('node:diagnostics_channel');\nrequire('fastify');\n" +
+        "const Reply = require('fastify/lib/reply.js');\nconst { Hooks } = require('fastify/lib/hooks.js');\n" +
+        'console.log(JSON.stringify({ send: Reply.prototype.send.toString(), add: Hooks.prototype.add.toString(),\n' +
+        "  marks: [Reply.prototype, Hooks.prototype].map((o) => Object.getOwnPropertySymbols(o).length), subscribed: dc.hasSubscribers('fastify.initialization') }));\n",
+    );
+    const app = runApp(file, { mode: 'require', agent, env: { DD_TRACE_DEBUG: 'true' } });
+    const [line] = await app.waitForOutput(/^\{.*\}$/m, { timeoutMs: 30000 });
+    await app.exit;
+    assert.deepEqual(JSON.parse(line), { send: 'function send() {}', add: 'function add() {}', marks: [0, 0], subscribed: false });
+    assert.match(app.stderr, /fastify: fastify@3\.29\.5 is outside the supported range >=4 <6; left unpatched/);
+    assert.doesNotMatch(app.stderr, /fastify: patched/);
   });
 
   for (const [major, flavour] of VARIANTS) {

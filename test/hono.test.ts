@@ -7,9 +7,10 @@
  */
 import * as assert from 'node:assert/strict';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, stopAllApps } from './helpers/run-app';
+import { fixture, runApp, stopAllApps } from './helpers/run-app';
 import {
   assertError,
+  fakePackageApp,
   assertNoError,
   assertSameAnswers,
   assertWebTags,
@@ -48,6 +49,26 @@ describe('hono integration on @hono/node-server (real processes)', function () {
   after(async () => {
     await stopAllApps();
     await agent.close();
+  });
+
+  it('leaves a hono outside >=4 <5 exactly as it is', async () => {
+    const file = fakePackageApp(
+      'hono3-app',
+      'hono',
+      '3.12.12',
+      {
+        'index.js': "'use strict';\nmodule.exports = require('./dist/cjs/hono.js');\n",
+        'dist/cjs/hono.js': "'use strict';\nclass Hono {}\nexports.Hono = Hono;\n",
+      },
+      "'use strict';\nconst { Hono } = require('hono');\nconsole.log(JSON.stringify({ name: Hono.name, base: Object.getPrototypeOf(Hono) === Function.prototype }));\n",
+    );
+    const app = runApp(file, { mode: 'require', agent, env: { DD_TRACE_DEBUG: 'true' } });
+    const [line] = await app.waitForOutput(/^\{.*\}$/m, { timeoutMs: 30000 });
+    await app.exit;
+    // Not replaced by the instrumenting subclass (whose prototype would be the original class).
+    assert.deepEqual(JSON.parse(line), { name: 'Hono', base: true });
+    assert.match(app.stderr, /hono: hono(\/dist\/cjs\/hono)?@3\.12\.12 is outside the supported range >=4 <5; left unpatched/);
+    assert.doesNotMatch(app.stderr, /hono: patched/);
   });
 
   for (const flavour of ['cjs', 'esm'] as const) {

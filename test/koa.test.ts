@@ -7,9 +7,10 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, stopAllApps } from './helpers/run-app';
+import { fixture, runApp, stopAllApps } from './helpers/run-app';
 import {
   aliasAppDir,
+  fakePackageApp,
   assertError,
   assertNoError,
   assertSameAnswers,
@@ -64,6 +65,27 @@ describe('koa integration (real processes)', function () {
   after(async () => {
     await stopAllApps();
     await agent.close();
+  });
+
+  it('leaves a koa outside >=2 <4 exactly as it is', async () => {
+    const file = fakePackageApp(
+      'koa1-app',
+      'koa',
+      '1.7.1',
+      {
+        'index.js':
+          "'use strict';\nfunction Application() {}\nApplication.prototype.use = function use() {};\n" +
+          'Application.prototype.handleRequest = function handleRequest() {};\nApplication.prototype.emit = function emit() {};\nmodule.exports = Application;\n',
+      },
+      "'use strict';\nconst Koa = require('koa');\nconst p = Koa.prototype;\n" +
+        'console.log(JSON.stringify({ methods: [p.use, p.handleRequest, p.emit].map(String), marks: Object.getOwnPropertySymbols(p).length }));\n',
+    );
+    const app = runApp(file, { mode: 'require', agent, env: { DD_TRACE_DEBUG: 'true' } });
+    const [line] = await app.waitForOutput(/^\{.*\}$/m, { timeoutMs: 30000 });
+    await app.exit;
+    assert.deepEqual(JSON.parse(line), { methods: ['function use() {}', 'function handleRequest() {}', 'function emit() {}'], marks: 0 });
+    assert.match(app.stderr, /koa: koa@1\.7\.1 is outside the supported range >=2 <4; left unpatched/);
+    assert.doesNotMatch(app.stderr, /koa: patched/);
   });
 
   for (const [major, flavour] of VARIANTS) {

@@ -7,9 +7,10 @@
  */
 import * as assert from 'node:assert/strict';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { fixture, stopAllApps } from './helpers/run-app';
+import { fixture, runApp, stopAllApps } from './helpers/run-app';
 import {
   assertError,
+  fakePackageApp,
   assertNoError,
   assertSameAnswers,
   assertWebTags,
@@ -55,6 +56,29 @@ describe('NestJS integration (real processes)', function () {
   after(async () => {
     await stopAllApps();
     await agent.close();
+  });
+
+  it('leaves a @nestjs/core outside >=11 <12 exactly as it is', async () => {
+    const file = fakePackageApp(
+      'nest10-app',
+      '@nestjs/core',
+      '10.4.15',
+      {
+        'index.js': "'use strict';\nrequire('./exceptions/exceptions-handler.js');\nrequire('./router/router-execution-context.js');\n",
+        'exceptions/exceptions-handler.js': "'use strict';\nclass ExceptionsHandler { next() {} }\nexports.ExceptionsHandler = ExceptionsHandler;\n",
+        'router/router-execution-context.js': "'use strict';\nclass RouterExecutionContext { create() {} }\nexports.RouterExecutionContext = RouterExecutionContext;\n",
+      },
+      "'use strict';\nrequire('@nestjs/core');\n" +
+        "const { ExceptionsHandler } = require('@nestjs/core/exceptions/exceptions-handler.js');\n" +
+        "const { RouterExecutionContext } = require('@nestjs/core/router/router-execution-context.js');\n" +
+        'console.log(JSON.stringify([ExceptionsHandler.prototype.next, RouterExecutionContext.prototype.create].map(String)));\n',
+    );
+    const app = runApp(file, { mode: 'require', agent, env: { DD_TRACE_DEBUG: 'true' } });
+    const [line] = await app.waitForOutput(/^\[.*\]$/m, { timeoutMs: 30000 });
+    await app.exit;
+    assert.deepEqual(JSON.parse(line), ['next() {}', 'create() {}']);
+    assert.match(app.stderr, /nest: @nestjs\/core\/exceptions\/exceptions-handler@10\.4\.15 is outside the supported range >=11 <12; left unpatched/);
+    assert.doesNotMatch(app.stderr, /nest: patched/);
   });
 
   for (const [adapter, flavour] of VARIANTS) {

@@ -8,7 +8,7 @@
  * requires the package by its real name and the hooks see it under that name.
  */
 import * as assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedSpan, TestAgent } from './test-agent';
 import { ROOT, fixture, runApp, type AppHandle, type StartMode } from './run-app';
@@ -129,4 +129,23 @@ export async function assertSameAnswers(plain: Started, traced: Started, request
     assert.equal(b.status, a.status, path);
     assert.equal(b.body, a.body, path);
   }
+}
+
+/**
+ * Make `.tmp/<dir>/`: a package `node_modules/<name>` claiming `version`, with `files` (path → source), and
+ * an `app.js` with `appSource`. Only the version gate is under test with it: the hooks must leave such a
+ * package exactly as it is. Returns the app's path.
+ */
+export function fakePackageApp(dir: string, name: string, version: string, files: Readonly<Record<string, string>>, appSource: string): string {
+  const base = join(ROOT, '.tmp', dir);
+  rmSync(base, { recursive: true, force: true });
+  const pkg = join(base, 'node_modules', name);
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name, version, main: 'index.js' }));
+  for (const [file, source] of Object.entries(files)) {
+    mkdirSync(join(pkg, file, '..'), { recursive: true });
+    writeFileSync(join(pkg, file), source);
+  }
+  writeFileSync(join(base, 'app.js'), appSource);
+  return join(base, 'app.js');
 }
