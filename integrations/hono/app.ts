@@ -93,7 +93,7 @@ function instrumentApp(kit: Kit, app: HonoApp, middleware: WeakSet<Function>): v
 function wrapFetch(kit: Kit, app: HonoApp): void {
   const fetch = app.fetch;
   if (typeof fetch !== 'function') return;
-  app.fetch = function (this: unknown, request: unknown, env: unknown): unknown {
+  app.fetch = function (this: unknown, _request: unknown, env: unknown): unknown {
     const span = webSpanOf((env as HonoContext['env'] | null | undefined)?.incoming);
     if (span !== undefined && span.duration < 0 && kit.active()) {
       span.name = 'hono.request';
@@ -143,14 +143,13 @@ function wrapBasePath(kit: Kit, app: HonoApp, middleware: WeakSet<Function>): vo
  * What it returns records the error, then calls the app's handler unchanged.
  */
 function wrapErrorHandler(kit: Kit, app: HonoApp): void {
-  let current = app.errorHandler;
-  let wrapped = current === undefined ? undefined : recording(kit, current);
+  const initial = app.errorHandler;
+  let wrapped = initial === undefined ? undefined : recording(kit, initial);
   Object.defineProperty(app, 'errorHandler', {
     configurable: true,
     enumerable: true,
     get: () => wrapped,
     set: (value: unknown) => {
-      current = value;
       wrapped = recording(kit, value);
     },
   });
