@@ -135,6 +135,7 @@ function machine(o) {
       },
       app: {
         express: version(path.join(ROOT, 'node_modules', 'express')),
+        fastify: version(path.join(ROOT, 'node_modules', 'fastify')),
         pg: version(path.join(ROOT, 'node_modules', 'pg')),
       },
     },

@@ -22,11 +22,16 @@ import { hooks as nats } from './nats/hooks';
 import { hooks as mqtt } from './mqtt/hooks';
 import { hooks as bullmq } from './bullmq/hooks';
 import { hooks as kafkajs } from './kafkajs/hooks';
+import { hooks as fastify } from './fastify/hooks';
+import { hooks as koa } from './koa/hooks';
+import { hooks as hono } from './hono/hooks';
+import { hooks as nest } from './nest/hooks';
 
 /** Module hooks, in no particular order. */
 export const moduleHooks: readonly ModuleHook[] = [
   ...http, ...express, ...pg, ...mysql, ...redis, ...undici, ...awsSdk, ...prisma, ...logs, ...memcached,
   ...graphql, ...grpc, ...amqplib, ...nats, ...mqtt, ...bullmq, ...kafkajs,
+  ...fastify, ...koa, ...hono, ...nest,
 ];
 
 /** Hooks enabled when the tracer starts. */

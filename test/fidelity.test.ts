@@ -36,7 +36,7 @@ const COMPARED = [
   'error.message',
 ];
 
-const SCENARIOS = ['http', 'fetch', 'undici', 'express5', 'express4', 'pg', 'mysql', 'mysql2', 'ioredis', 'redis'];
+const SCENARIOS = ['http', 'fetch', 'undici', 'express5', 'express4', 'fastify5', 'fastify4', 'koa', 'hono', 'pg', 'mysql', 'mysql2', 'ioredis', 'redis'];
 
 const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
 /** undici 8 needs Node 22.19; on older Node the newest major that runs is 7. */
@@ -130,6 +130,7 @@ describe('fidelity with Datadog’s Node tracer (dd-trace)', function () {
     const version = installPackageCopy('express4', fixture('fidelity', 'v4', 'node_modules', 'express'));
     assert.match(version, /^4\./);
     installPackageCopy(UNDICI, fixture('fidelity', 'undici', 'node_modules', 'undici'));
+    assert.match(installPackageCopy('fastify4', fixture('fidelity', 'fastify4', 'node_modules', 'fastify')), /^4\./);
   });
   after(stopAllApps);
 
@@ -142,7 +143,7 @@ describe('fidelity with Datadog’s Node tracer (dd-trace)', function () {
     });
   }
 
-  for (const scenario of ['express5', 'express4']) {
+  for (const scenario of ['express5', 'express4', 'koa']) {
     it(`${scenario} with middleware spans on in both (DD_TRACE_MIDDLEWARE_TRACING_ENABLED=true): the same span shapes`, async () => {
       const on = { DD_TRACE_MIDDLEWARE_TRACING_ENABLED: 'true' };
       const [theirs, ours] = await Promise.all([spansOf(scenario, 'dd-trace', on), spansOf(scenario, 'ours', on)]);

@@ -3,12 +3,14 @@
 // express, pg and http its own way (require or import), so the tracer under test sees the app as it would a
 // real one of that kind, and hands them here.
 //   GET /hello       a JSON answer (express only)
+//   GET /fastify/hello  the same answer from a fastify app sharing the server (requests under /fastify/ go to
+//                    fastify, the rest to express), for the fastify row beside express's /hello
 //   GET /users/:id   one query on the local PostgreSQL (express + pg)
 //   GET /chain       an outgoing HTTP call to this server's own /hello (express + http client + http server)
 // It prints "listening <port>" once ready and exits on SIGTERM/SIGINT (normally, so --cpu-prof is written).
 
-/** Start the app with the given modules; resolves with the http.Server. */
-function serve(express, Pool, http) {
+/** Start the app with the given modules (`Fastify`: fastify's factory, optional). */
+function serve(express, Pool, http, Fastify) {
   const pool = new Pool({
     host: process.env.PGHOST || '127.0.0.1',
     port: Number(process.env.PGPORT || 5432),
@@ -46,12 +48,30 @@ function serve(express, Pool, http) {
     out.on('error', next);
   });
 
-  const server = http.createServer(app);
-  server.keepAliveTimeout = 65000;
-  server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
-    port = server.address().port;
-    process.stdout.write(`listening ${port}\n`);
-  });
+  let server;
+  const listen = () => {
+    server.keepAliveTimeout = 65000;
+    server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+      port = server.address().port;
+      process.stdout.write(`listening ${port}\n`);
+    });
+  };
+  if (Fastify === undefined) {
+    server = http.createServer(app);
+    listen();
+  } else {
+    // One server for both: fastify's serverFactory hands it fastify's request handler.
+    const fastify = Fastify({
+      logger: false,
+      serverFactory: (handler) => http.createServer((req, res) => (req.url.startsWith('/fastify/') ? handler(req, res) : app(req, res))),
+    });
+    fastify.get('/fastify/hello', async () => ({ hello: 'world' }));
+    server = fastify.server;
+    fastify.ready().then(listen, (err) => {
+      process.stderr.write(`fastify failed to start: ${err.stack}\n`);
+      process.exit(1);
+    });
+  }
 
   const stop = () => {
     server.closeAllConnections?.();

@@ -152,7 +152,7 @@ function webSection(res) {
   const peers = present.filter((v) => v !== 'untraced');
   const parts = [];
   parts.push(
-    `Express ${res.machine.versions.app.express} app (\`bench/apps/web.cjs\`, ESM twin \`web.mjs\`), autocannon in its own process, ` +
+    `Express ${res.machine.versions.app.express} app${res.machine.versions.app.fastify ? ` with a fastify ${res.machine.versions.app.fastify} app on the same server for \`/fastify/*\`` : ''} (\`bench/apps/web.cjs\`, ESM twin \`web.mjs\`), autocannon in its own process, ` +
       `${s.connections} connections, ${s.warmupSec} s warm-up, ${s.durationSec} s measured per route, then ${s.settleMs / 1000} s for the ` +
       `tracers' periodic flush, all inside the server's CPU window. ${web.rounds.length} round(s), variants interleaved (the order rotates ` +
       `each round); each figure is the median of the per-round ratios to the untraced run of the same round, with the spread (min–max). ` +

@@ -11,12 +11,13 @@ const { variantEnv, webVariants } = require('./variants.cjs');
 
 const LOAD = path.join(__dirname, 'load.cjs');
 
-/** The load modes: three routes at saturation, one route at a fixed rate below it. */
+/** The load modes: four routes at saturation (three express, one fastify), one route at a fixed rate below it. */
 function webModes(o) {
   return [
     { name: 'hello', path: '/hello', rate: 0 },
     { name: 'users', path: '/users/42', rate: 0 },
     { name: 'chain', path: '/chain', rate: 0 },
+    { name: 'fastify-hello', path: '/fastify/hello', rate: 0 },
     { name: `steady-${o.steadyRoute}`, path: o.steadyRoute === 'hello' ? '/hello' : '/users/42', rate: o.steadyRate, steady: true },
   ];
 }
