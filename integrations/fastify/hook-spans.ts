@@ -10,15 +10,13 @@
  *
  * @internal
  */
-import { copyFunctionShape, type Kit, type Span } from '../../lib/kit';
+import { wrapMethod, type Kit, type Span } from '../../lib/kit';
 import { webSpanOf } from '../http/web';
 import { functionName, middlewareParent, runInSpan } from '../framework/hook-span';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Add = (this: unknown, hook: string, fn: unknown) => unknown;
 
-/** Marks `Hooks.prototype` as patched (two copies of the tracer). */
-const PATCHED_ADD: unique symbol = Symbol.for('ddtrace-run.fastify.hooks-add') as never;
 
 /** Hooks run per request, and where their `done` callback is (-1: none, or it is the last argument). */
 const REQUEST_HOOKS: ReadonlyMap<string, number> = new Map([
@@ -38,24 +36,19 @@ const REQUEST_HOOKS: ReadonlyMap<string, number> = new Map([
 export function patchHooks(exports: unknown, kit: Kit): void {
   const proto = (exports as { Hooks?: { prototype?: object } } | null)?.Hooks?.prototype;
   if (proto === undefined || proto === null) return;
-  const target = proto as { add?: unknown; [PATCHED_ADD]?: true };
-  const add = target.add;
-  // `Hooks.prototype` has a null prototype, which the kit's wrapMethod (shimmer) cannot patch: it calls
-  // `propertyIsEnumerable` on the object. So the method is replaced by hand, once.
-  if (typeof add !== 'function' || target[PATCHED_ADD]) return;
-  const wrapper = function (this: unknown, hook: string, fn: unknown): unknown {
-    let wrapped = fn;
-    try {
-      const doneAt = REQUEST_HOOKS.get(hook);
-      if (doneAt !== undefined && typeof fn === 'function') wrapped = wrapHook(kit, hook, fn as Fn, doneAt);
-    } catch (err) {
-      kit.fail(err);
-    }
-    return (add as Add).call(this, hook, wrapped);
-  };
-  copyFunctionShape(wrapper, add as Add);
-  Object.defineProperty(target, PATCHED_ADD, { value: true });
-  target.add = wrapper;
+  // `Hooks.prototype` has a null prototype: the kit's wrapMethod patches such objects too.
+  wrapMethod<Add>(proto, 'add', kit.integration, (add) =>
+    function (this: unknown, hook: string, fn: unknown): unknown {
+      let wrapped = fn;
+      try {
+        const doneAt = REQUEST_HOOKS.get(hook);
+        if (doneAt !== undefined && typeof fn === 'function') wrapped = wrapHook(kit, hook, fn as Fn, doneAt);
+      } catch (err) {
+        kit.fail(err);
+      }
+      return add.call(this, hook, wrapped);
+    },
+  );
 }
 
 function wrapHook(kit: Kit, hook: string, fn: Fn, doneAt: number): Fn {

@@ -24,11 +24,19 @@ export function wrapMethod<F extends Fn>(target: object, method: string, integra
   const key = `${integration}:${method}`;
   let marks = Object.prototype.hasOwnProperty.call(obj, PATCHED) ? obj[PATCHED] : undefined;
   if (marks?.has(key)) return false;
-  shimmer.wrap(obj, method, (orig: unknown) => {
-    const wrapper = makeWrapper(orig as F);
-    copyFunctionShape(wrapper, orig as F);
-    return wrapper;
-  });
+  if (typeof (obj as { propertyIsEnumerable?: unknown }).propertyIsEnumerable === 'function') {
+    shimmer.wrap(obj, method, (orig: unknown) => {
+      const wrapper = makeWrapper(orig as F);
+      copyFunctionShape(wrapper, orig as F);
+      return wrapper;
+    });
+  } else {
+    // A null-prototype object (fastify's hooks): shimmer calls its missing propertyIsEnumerable and throws.
+    const wrapper = makeWrapper(original as F);
+    copyFunctionShape(wrapper, original as F);
+    const enumerable = Object.prototype.propertyIsEnumerable.call(obj, method);
+    Object.defineProperty(obj, method, { value: wrapper, enumerable, writable: true, configurable: true });
+  }
   if (marks === undefined) {
     marks = new Set<string>();
     Object.defineProperty(obj, PATCHED, { value: marks, enumerable: false, configurable: true });
