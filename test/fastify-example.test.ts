@@ -4,9 +4,9 @@
  * is the parent of the route's `pg.query`, and the failing route's span carries its error.
  */
 import * as assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { runApp, stopAllApps, ROOT } from './helpers/run-app';
+import { stopAllApps } from './helpers/run-app';
+import { startExample } from './helpers/example-app';
 import { send } from './helpers/http-get';
 
 describe('examples/fastify through ddtrace-run', function () {
@@ -22,16 +22,7 @@ describe('examples/fastify through ddtrace-run', function () {
   });
 
   it('answers GET /api/users/:id from PostgreSQL under a fastify.request span, and marks the failing route', async () => {
-    const app = runApp(join(ROOT, 'examples', 'fastify', 'app.js'), {
-      mode: 'launcher',
-      agent,
-      launcherArgs: ['--service', 'users-api'],
-      env: { PORT: '0' },
-    });
-    // Fails (does not skip) when PostgreSQL is down: the demo then prints why and exits.
-    const [, port] = await app.waitForOutput(/listening on (\d+)|could not start: .*/);
-    assert.ok(port, `the demo did not start:\n${app.stdout}\n${app.stderr}`);
-    const base = `http://127.0.0.1:${port}`;
+    const { app, base } = await startExample(agent, 'fastify', 'app.js');
 
     const found = await send(`${base}/api/users/7`);
     assert.equal(found.status, 200);

@@ -21,6 +21,7 @@ import { resetLogState, setLogSink } from '../lib/log';
 import type { TraceDetailJson, TraceSummaryJson } from '../local-agent/api-json';
 import type { EncodableSpan } from '../lib/types';
 import { TestAgent } from './helpers/test-agent';
+import { request, type Answer } from './helpers/raw-request';
 
 const U64_MAX = (1n << 64n) - 1n;
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
@@ -57,25 +58,6 @@ function encodeWith(version: '0.4' | '0.5', chunks: EncodableSpan[][]): { path: 
   return { path: encoder.path, body: Buffer.concat(payload.parts as Buffer[]), count: payload.traceCount };
 }
 
-interface Answer {
-  status: number;
-  text: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-/** A raw HTTP request (so that bodies, lengths and headers can be anything). */
-function request(url: string, method: string, reqPath: string, body?: Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = http.request(url + reqPath, { method, headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 function put(agent: LocalAgent, reqPath: string, body: Buffer, count: number | undefined, extra: http.OutgoingHttpHeaders = {}): Promise<Answer> {
   const headers: http.OutgoingHttpHeaders = { ...HEADERS };

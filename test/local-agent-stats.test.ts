@@ -7,33 +7,15 @@
  * payload is refused with 400 and a reason naming the field, and leaves what was kept unchanged.
  */
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
 import { encode } from '@msgpack/msgpack';
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { pack } from 'msgpackr';
 import { LocalAgent, type LocalAgentOptions } from '../local-agent';
 import type { StatsResourceJson, TraceStatsJson } from '../local-agent/stats-store';
+import { request, type Answer } from './helpers/raw-request';
 
 const SLOT_NS = 10_000_000_000n;
 
-interface Answer {
-  status: number;
-  text: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-function request(url: string, method: string, reqPath: string, body?: Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = http.request(url + reqPath, { method, headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const STATS_HEADERS = { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'javascript', 'datadog-meta-tracer-version': '0.0.0-test' };
 

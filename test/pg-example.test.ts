@@ -4,9 +4,9 @@
  * parent of the route's `pg.query`.
  */
 import * as assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { TestAgent, type DecodedSpan } from './helpers/test-agent';
-import { runApp, stopAllApps, ROOT } from './helpers/run-app';
+import { stopAllApps } from './helpers/run-app';
+import { startExample } from './helpers/example-app';
 
 describe('examples/express-pg through ddtrace-run', function () {
   this.timeout(30_000);
@@ -21,20 +21,12 @@ describe('examples/express-pg through ddtrace-run', function () {
   });
 
   it('answers GET /users/:id from PostgreSQL, each request a web span with its pg.query child', async () => {
-    const app = runApp(join(ROOT, 'examples', 'express-pg', 'app.js'), {
-      mode: 'launcher',
-      agent,
-      launcherArgs: ['--service', 'users-api'],
-      env: { PORT: '0' },
-    });
-    // Fails (does not skip) when PostgreSQL is down: the demo then prints why and exits.
-    const [, port] = await app.waitForOutput(/listening on (\d+)|could not start: .*/);
-    assert.ok(port, `the demo did not start:\n${app.stdout}\n${app.stderr}`);
+    const { app, base } = await startExample(agent, 'express-pg', 'app.js');
 
-    const found = await fetch(`http://127.0.0.1:${port}/users/7`);
+    const found = await fetch(`${base}/users/7`);
     assert.equal(found.status, 200);
     assert.deepEqual(await found.json(), { id: 7, name: 'User 7', email: 'user7@example.com' });
-    const missing = await fetch(`http://127.0.0.1:${port}/users/100000`);
+    const missing = await fetch(`${base}/users/100000`);
     assert.equal(missing.status, 404);
 
     const isRouteQuery = (s: DecodedSpan): boolean => s.name === 'pg.query' && s.resource === 'SELECT id, name, email FROM demo_users WHERE id = $1';
