@@ -11,7 +11,10 @@ import type { AgentAddress } from '../exporter/agent-url';
 /** What came back: a status and body, or why nothing did. */
 export type AgentAnswer = { readonly status: number; readonly body: Buffer } | { readonly error: string };
 
-/** Send one request; resolves with the answer or the error, within `timeoutMs`. */
+/**
+ * Send one request; resolves with the answer or the error, within `timeoutMs`. The socket does not keep
+ * the process alive unless `holdProcess` (a command-line check that waits for the answer).
+ */
 export function agentRequest(
   address: AgentAddress,
   method: 'GET' | 'PUT',
@@ -19,6 +22,7 @@ export function agentRequest(
   headers: http.OutgoingHttpHeaders,
   body: Buffer | undefined,
   timeoutMs: number,
+  holdProcess = false,
 ): Promise<AgentAnswer> {
   return new Promise((resolve) => {
     let done = false;
@@ -42,7 +46,7 @@ export function agentRequest(
         });
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
         req.on('error', (err) => finish({ error: err.message }));
-        req.on('socket', (socket) => socket.unref());
+        if (!holdProcess) req.on('socket', (socket) => socket.unref());
         req.end(body);
       });
     } catch (err) {
