@@ -237,6 +237,8 @@ describe('trace viewer in a real browser (app under ddtrace-run, no agent)', fun
     await waitUntil(page, rowCount('tr.trace-row', 1));
     assert.deepEqual(await resources(), ['GET/fail']);
     await page.selectOption('#f-error', '');
+    // Both rows back first: otherwise the one-row wait below could pass on the error filter's stale list.
+    await waitUntil(page, rowCount('tr.trace-row', 2));
     await page.fill('#f-resource', 'inventory');
     await waitUntil(page, rowCount('tr.trace-row', 1));
     assert.deepEqual(await resources(), ['GET/checkout'], 'a span deep in the trace matches');
