@@ -17,7 +17,6 @@ import {
   isMetricValue,
   packedStringSize,
   packTransient,
-  PayloadBuffer,
   recycleLastPart,
   wireDuration,
   wireId,
@@ -27,6 +26,7 @@ import {
   type EncodedPayload,
   type TraceEncoder,
 } from './encoder';
+import { PayloadBuffer } from './payload-buffer';
 
 /** A v0.5 span as msgpackr packs it (see the format above). */
 type WireSpan = [

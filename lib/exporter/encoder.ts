@@ -10,6 +10,7 @@
  */
 import { Packr, RESET_BUFFER_MODE } from 'msgpackr';
 import type { EncodableSpan } from '../types';
+import type { PayloadBuffer } from './payload-buffer';
 
 /** A payload ready to send. */
 export interface EncodedPayload {
@@ -81,6 +82,14 @@ export function packTransient(value: unknown): Buffer {
   return bytes;
 }
 
+/**
+ * `value` packed by the shared Packr into bytes of its own, for a cache of bytes that are spliced into
+ * payloads again and again (see packed-strings.ts).
+ */
+export function packOnce(value: string | number): Uint8Array {
+  return Uint8Array.from(packr.pack(value, RESET_BUFFER_MODE));
+}
+
 /** Size in bytes of the msgpack header of an array (or map) of `count` elements. */
 export function arrayHeaderSize(count: number): number {
   return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
@@ -102,82 +111,12 @@ export function writeArray32Header(buf: Buffer, at: number, count: number): void
 }
 
 /**
- * Initial capacity for the next payload's buffer, given the size of the last one: payloads of a steady load
- * have similar sizes, and starting near that size spares the copies of growing from small (which showed in
- * profiles). Bounded so one burst does not make every later buffer large.
- */
-function capacityFor(lastSize: number): number {
-  const max = 8 * 1024 * 1024;
-  let c = 16 * 1024;
-  while (c < lastSize && c < max) c *= 2;
-  return c;
-}
-
-/**
  * {@link TraceEncoder.recycle} for an encoder whose payloads end with the bytes of `buffer` (v0.5 sends a
  * small strings part before them).
  */
 export function recycleLastPart(buffer: PayloadBuffer, payload: EncodedPayload): void {
   const last = payload.parts[payload.parts.length - 1];
   if (last !== undefined) buffer.recycle(last);
-}
-
-/** A buffer larger than this is not kept for reuse (one burst must not pin it for the life of the process). */
-const MAX_SPARE_BYTES = 4 * 1024 * 1024;
-
-/**
- * The encoded chunks of one payload, copied back to back behind `reserved` bytes left for a header.
- *
- * A payload's buffer lives outside the JS heap, and V8 frees it only when a garbage collection finds its
- * wrapper dead, which under steady load can take many payloads: each sent payload's buffer is therefore handed
- * back ({@link PayloadBuffer.recycle}) and reused, so memory stays at about two payloads.
- */
-export class PayloadBuffer {
-  private buf: Buffer;
-  private pos: number;
-  private spare: Buffer | undefined;
-
-  /** @param reserved - bytes kept free at the start (filled in by the caller of {@link PayloadBuffer.take}). */
-  constructor(private readonly reserved: number) {
-    // Never from the shared pool: the buffer is handed to the transport and must not alias anything.
-    this.buf = Buffer.allocUnsafeSlow(capacityFor(0));
-    this.pos = reserved;
-  }
-
-  /** Bytes held, the reserved ones included. */
-  get length(): number {
-    return this.pos;
-  }
-
-  /** Copy `bytes` in (they may be msgpackr's scratch buffer, about to be overwritten). */
-  append(bytes: Buffer): void {
-    const end = this.pos + bytes.length;
-    if (end > this.buf.length) {
-      const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, end));
-      this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
-    }
-    bytes.copy(this.buf, this.pos);
-    this.pos = end;
-  }
-
-  /** Hand over the bytes (reserved ones first) and start again, empty, at about the size this one reached. */
-  take(): Buffer {
-    const bytes = this.buf.subarray(0, this.pos);
-    const wanted = capacityFor(this.pos);
-    const spare = this.spare;
-    this.spare = undefined;
-    this.buf = spare !== undefined && spare.length >= wanted ? spare : Buffer.allocUnsafeSlow(wanted);
-    this.pos = this.reserved;
-    return bytes;
-  }
-
-  /** Take back bytes {@link PayloadBuffer.take} returned (nothing may read them afterwards) for reuse. */
-  recycle(bytes: Buffer): void {
-    const whole = bytes.buffer;
-    if (bytes.byteOffset !== 0 || whole.byteLength > MAX_SPARE_BYTES || whole === this.buf.buffer) return;
-    if (this.spare === undefined || this.spare.length < whole.byteLength) this.spare = Buffer.from(whole);
-  }
 }
 
 const MAX_U32_N = 0xffffffffn;

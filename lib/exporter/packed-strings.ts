@@ -1,0 +1,150 @@
+/**
+ * Bytes that are the same in span after span, packed once by msgpackr and spliced in by the v0.4 encoder:
+ * the span map's keys, tag keys, the names, services and types of a process, and whole tag entries whose value
+ * does not change from span to span (`language`, `runtime-id`, `env`, `version`, `component`, `process_id`…).
+ *
+ * Strings that are not well-formed UTF-16 (a lone surrogate) are never cached: the writer turns them into
+ * U+FFFD, so every copy of a string goes out as the same valid UTF-8.
+ *
+ * Both caches are bounded and start again empty when full, so an app that makes up tag keys or names per
+ * request costs some re-packing, never memory.
+ * @packageDocumentation
+ * @internal
+ */
+import { packOnce } from './encoder';
+import { PayloadBuffer } from './payload-buffer';
+
+/** Strings longer than this are written each time (a long value is rarely repeated; it would only fill the cache). */
+const MAX_CACHED_LENGTH = 128;
+/** Values of one key whose whole entry is kept packed. */
+const VALUES_PER_KEY = 4;
+/** A key whose value is new this many times, and four times as often as it repeats, is no longer looked up. */
+const VOLATILE_AFTER = 64;
+
+/**
+ * Bytes of a string with a lone surrogate, as {@link PayloadBuffer.string} writes it (as U+FFFD, valid UTF-8;
+ * msgpackr would write the surrogate's own three bytes, which are not).
+ */
+function packedByWriter(s: string): Uint8Array {
+  const scratch = new PayloadBuffer(0);
+  scratch.string(s);
+  return Uint8Array.from(scratch.take());
+}
+
+/**
+ * One span field whose values are few (name, service, type): each value's whole entry, the field's key and the
+ * value, packed once, so it costs one copy. @internal
+ */
+export class PackedField {
+  private readonly packed = new Map<string, Uint8Array>();
+  private readonly key: Uint8Array;
+
+  /**
+   * @param field - the span map's key.
+   * @param limit - values kept before the cache starts again empty.
+   */
+  constructor(field: string, private readonly limit: number) {
+    this.key = packOnce(field);
+  }
+
+  /** Write the field's key and `value`. */
+  write(out: PayloadBuffer, value: string): void {
+    const bytes = this.packed.get(value);
+    if (bytes !== undefined) out.append(bytes);
+    else if (value.length > MAX_CACHED_LENGTH || !value.isWellFormed()) {
+      out.append(this.key);
+      out.string(value);
+    } else {
+      if (this.packed.size >= this.limit) this.packed.clear();
+      const fresh = concat(this.key, packOnce(value));
+      this.packed.set(value, fresh);
+      out.append(fresh);
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a, 0);
+  both.set(b, a.length);
+  return both;
+}
+
+/** One tag key: its packed bytes, and the packed key-and-value of the first few values it had. */
+interface PackedKey {
+  readonly key: Uint8Array;
+  readonly values: (string | number)[];
+  readonly entries: Uint8Array[];
+  hits: number;
+  misses: number;
+}
+
+/**
+ * Packed tag keys and whole tag entries, looked up by key. A key keeps the entries of its first
+ * {@link VALUES_PER_KEY} values and never replaces them, so a tag that alternates between a few values
+ * (`component` in a trace of express and pg spans) costs no packing after its first spans, and one whose value
+ * is new every time (`http.url`) is soon written as key plus value without looking (no churn either way).
+ * @internal
+ */
+export class PackedTags {
+  private readonly keys = new Map<string, PackedKey>();
+
+  /** @param limit - keys kept before the cache starts again empty. */
+  constructor(private readonly limit: number) {}
+
+  /** Write one meta entry. */
+  writeString(out: PayloadBuffer, key: string, value: string): void {
+    const k = this.lookup(key);
+    const entry = this.entryOf(k, value);
+    if (entry !== undefined) out.append(entry);
+    else if (k.values.length < VALUES_PER_KEY && value.length <= MAX_CACHED_LENGTH && value.isWellFormed()) {
+      out.append(adopt(k, value));
+    } else {
+      out.append(k.key);
+      out.string(value);
+    }
+  }
+
+  /** Write one metrics entry (`value` is finite). */
+  writeNumber(out: PayloadBuffer, key: string, value: number): void {
+    const k = this.lookup(key);
+    const entry = this.entryOf(k, value);
+    if (entry !== undefined) out.append(entry);
+    else if (k.values.length < VALUES_PER_KEY) out.append(adopt(k, value));
+    else {
+      out.append(k.key);
+      out.number(value);
+    }
+  }
+
+  private lookup(key: string): PackedKey {
+    let k = this.keys.get(key);
+    if (k === undefined) {
+      if (this.keys.size >= this.limit) this.keys.clear();
+      k = { key: key.isWellFormed() ? packOnce(key) : packedByWriter(key), values: [], entries: [], hits: 0, misses: 0 };
+      this.keys.set(key, k);
+    }
+    return k;
+  }
+
+  /** The packed entry of `value` if it is one of the key's kept values (not looked for once the key proved volatile). */
+  private entryOf(k: PackedKey, value: string | number): Uint8Array | undefined {
+    if (k.misses > VOLATILE_AFTER && k.misses > 4 * k.hits) return undefined;
+    const values = k.values;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === value) {
+        k.hits++;
+        return k.entries[i];
+      }
+    }
+    k.misses++;
+    return undefined;
+  }
+}
+
+function adopt(k: PackedKey, value: string | number): Uint8Array {
+  const entry = concat(k.key, packOnce(value));
+  k.values.push(value);
+  k.entries.push(entry);
+  return entry;
+}
