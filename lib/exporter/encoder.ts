@@ -173,42 +173,6 @@ export function wireText(v: string): string {
   return typeof v === 'string' ? v : v == null ? '' : String(v as unknown);
 }
 
-/**
- * Meta as msgpackr should pack it: the span's own object when every value is a string (the usual case, no
- * copy), else a copy without undefined values and with the others stringified.
- */
-export function wireMeta(meta: Record<string, string>): Record<string, string> {
-  for (const key in meta) if (typeof meta[key] !== 'string') return cleanMeta(meta);
-  return meta;
-}
-
-function cleanMeta(meta: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key in meta) {
-    const value: unknown = meta[key];
-    if (value !== undefined) out[key] = typeof value === 'string' ? value : String(value);
-  }
-  return out;
-}
-
-/**
- * Metrics as msgpackr should pack them: the span's own object when every value is a finite number, else a
- * copy without the others (the backend cannot store NaN, infinities or non-numbers).
- */
-export function wireMetrics(metrics: Record<string, number>): Record<string, number> {
-  for (const key in metrics) if (!isMetricValue(metrics[key])) return cleanMetrics(metrics);
-  return metrics;
-}
-
-function cleanMetrics(metrics: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const key in metrics) {
-    const value = metrics[key];
-    if (isMetricValue(value)) out[key] = value;
-  }
-  return out;
-}
-
 /** A value the agent takes as a metric: a finite number (msgpackr packs it as an int or a float64). */
 export function isMetricValue(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
