@@ -107,6 +107,8 @@ function machine(o) {
       .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
       .join('\n');
     if (code) encoder = /require\(["']msgpackr["']\)/.test(code) ? `msgpackr ${version(path.join(ROOT, 'node_modules', 'msgpackr'))}` : 'hand-written msgpack writer';
+    // Since issue 16, v0.4 splices what msgpackr packed once and writes the rest in place.
+    if (fs.existsSync(path.join(dir, 'packed-strings.js'))) encoder += ' (v0.4: repeated keys, names and tags packed once by it and spliced; ids, times and new strings written in place)';
   } catch {
     encoder = 'unknown';
   }
