@@ -129,6 +129,26 @@ describe('v0.4 encoder: spliced bytes', () => {
     }
   });
 
+  it('writes the common leading run of tags whole, and spans that leave it, shorten it or change it exactly', () => {
+    const base = { language: 'javascript', 'runtime-id': 'abc-123', env: 'prod', version: '1.0' };
+    const spans: EncodableSpan[] = [];
+    for (let i = 0; i < 40; i++) spans.push(span(i, { meta: { ...base, component: i % 2 ? 'pg' : 'express' } })); // learnt
+    spans.push(span(40, { meta: { ...base } })); // exactly the run
+    spans.push(span(41, { meta: { language: 'javascript', 'runtime-id': 'abc-123' } })); // ends inside the run
+    spans.push(span(42, { meta: { language: 'javascript', 'runtime-id': 'abc-123', env: 'staging', version: '1.0' } })); // differs inside
+    spans.push(span(43, { meta: { env: 'prod', language: 'javascript' } })); // another order
+    spans.push(span(44, { meta: { ...base, env: undefined as unknown as string, extra: 'x' } })); // a hole in the run
+    // The global tags change (a new version): the old run stops matching and a new one is learnt.
+    const next = { ...base, version: '2.0' };
+    for (let i = 45; i < 400; i++) spans.push(span(i, { meta: { ...next, component: 'express', n: String(i) } }));
+    const decoded = encodeAll(spans.map((s) => [s]), 33);
+    assert.equal(decoded.length, spans.length);
+    decoded.forEach((d, i) => {
+      const expected = { ...spans[i], meta: Object.fromEntries(Object.entries(spans[i].meta).filter(([, v]) => v !== undefined)) };
+      assertSame(d, expected);
+    });
+  });
+
   it('decodes 3,000 random spans exactly: strings of every length and script, numbers of every msgpack width', () => {
     const next = random(20261204);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];

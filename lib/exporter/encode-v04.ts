@@ -27,7 +27,7 @@ import {
   type EncodedPayload,
   type TraceEncoder,
 } from './encoder';
-import { PackedField, PackedTags } from './packed-strings';
+import { PackedField, PackedRun, PackedTags } from './packed-strings';
 import { PayloadBuffer } from './payload-buffer';
 
 /** A span map's key, packed; the first also carries the map's header (twelve entries: a fixmap). */
@@ -56,6 +56,7 @@ export class V04Encoder implements TraceEncoder {
   private readonly service = new PackedField('service', NAME_CACHE_LIMIT);
   private readonly type = new PackedField('type', NAME_CACHE_LIMIT);
   private readonly tags = new PackedTags(TAG_CACHE_LIMIT);
+  private readonly metaRun = new PackedRun();
   private count = 0;
 
   /** {@inheritDoc TraceEncoder.size} */
@@ -112,18 +113,47 @@ export class V04Encoder implements TraceEncoder {
     this.writeMetrics(s.metrics);
   }
 
-  /** Meta without undefined values, the others as strings (the agent refuses a payload with anything else). */
+  /**
+   * Meta without undefined values, the others as strings (the agent refuses a payload with anything else).
+   * When the meta begins with the process's common run of entries, the run is one copy.
+   */
   private writeMeta(meta: Record<string, string>): void {
     const out = this.bytes;
+    const run = this.metaRun;
+    const runKeys = run.keys;
+    const runValues = run.values;
     const at = out.beginMap();
     let n = 0;
+    let matched = 0;
+    let matching = runKeys.length > 0;
     for (const k in meta) {
       const v: unknown = meta[k];
       if (v === undefined) continue;
-      this.tags.writeString(out, k, typeof v === 'string' ? v : String(v));
       n++;
+      if (matching) {
+        if (k === runKeys[matched] && v === runValues[matched]) {
+          if (++matched === runKeys.length) {
+            out.append(run.bytes);
+            run.hit();
+            matching = false;
+          }
+          continue;
+        }
+        this.writeMatched(matched);
+        matching = false;
+      }
+      this.tags.writeString(out, k, typeof v === 'string' ? v : String(v));
     }
+    if (matching) this.writeMatched(matched);
     out.endMap(at, n);
+    if (run.learning) run.observe(meta);
+  }
+
+  /** The span began with `count` entries of the run but not the whole run: they are written one by one. */
+  private writeMatched(count: number): void {
+    const run = this.metaRun;
+    for (let i = 0; i < count; i++) this.tags.writeString(this.bytes, run.keys[i], run.values[i]);
+    run.miss();
   }
 
   /** Metrics with finite numbers only (the backend cannot store NaN, infinities or non-numbers). */

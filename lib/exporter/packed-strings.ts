@@ -148,3 +148,99 @@ function adopt(k: PackedKey, value: string | number): Uint8Array {
   k.entries.push(entry);
   return entry;
 }
+
+/** Spans observed before a common run of leading entries is adopted, and the fewest entries worth a run. */
+const OBSERVED_SPANS = 16;
+const MIN_RUN = 2;
+const MAX_RUN = 16;
+/** Spans written entry by entry before observing again, after spans that shared no run. */
+const REST_SPANS = 1024;
+
+/**
+ * The entries a process's spans begin their meta with, packed as one run: the tracer copies its own tags
+ * (`language`, `runtime-id`, `env`, `version`, global tags) into every span first, so four or more entries
+ * cost one copy instead of a lookup and a copy each. The run is learnt, not told: the longest common leading
+ * run of {@link OBSERVED_SPANS} spans; when spans stop beginning with it (global tags changed), it is learnt
+ * again. A span that does not begin with it is written entry by entry, as without a run.
+ * @internal
+ */
+export class PackedRun {
+  /** The run's keys and values (empty while learning), and their packed entries back to back. */
+  keys: string[] = [];
+  values: string[] = [];
+  bytes: Uint8Array = new Uint8Array(0);
+  private observed = 0;
+  private used = 0;
+  private broken = 0;
+  private candidateKeys: string[] = [];
+  private candidateValues: string[] = [];
+
+  /** Whether spans are being observed (call {@link PackedRun.observe} with each one's meta). */
+  get learning(): boolean {
+    return this.keys.length === 0;
+  }
+
+  /** The run was written whole. */
+  hit(): void {
+    this.used++;
+  }
+
+  /** A span began otherwise; after many such spans the run is learnt again. */
+  miss(): void {
+    this.broken++;
+    if (this.broken > 64 && this.broken > this.used / 8) this.reset();
+  }
+
+  /** Learn from one span's meta: the run so far shortened to what this span begins with too. */
+  observe(meta: Record<string, unknown>): void {
+    if (this.observed < 0) {
+      this.observed++; // resting after spans that shared no run
+      return;
+    }
+    if (this.observed === 0) {
+      this.candidateKeys = [];
+      this.candidateValues = [];
+      for (const k in meta) {
+        const v = meta[k];
+        if (typeof v !== 'string' || !cacheable(k) || !cacheable(v) || this.candidateKeys.length === MAX_RUN) break;
+        this.candidateKeys.push(k);
+        this.candidateValues.push(v);
+      }
+    } else {
+      let i = 0;
+      for (const k in meta) {
+        if (i === this.candidateKeys.length || k !== this.candidateKeys[i] || meta[k] !== this.candidateValues[i]) break;
+        i++;
+      }
+      this.candidateKeys.length = i;
+      this.candidateValues.length = i;
+    }
+    if (++this.observed < OBSERVED_SPANS) return;
+    if (this.candidateKeys.length >= MIN_RUN) {
+      this.keys = this.candidateKeys;
+      this.values = this.candidateValues;
+      const parts = this.keys.map((k, j) => concat(packOnce(k), packOnce(this.values[j])));
+      const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      this.bytes = bytes;
+    } else {
+      this.observed = -REST_SPANS; // no common run: look again later
+    }
+  }
+
+  private reset(): void {
+    this.keys = [];
+    this.values = [];
+    this.observed = 0;
+    this.used = 0;
+    this.broken = 0;
+  }
+}
+
+function cacheable(s: string): boolean {
+  return s.length <= MAX_CACHED_LENGTH && s.isWellFormed();
+}
