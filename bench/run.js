@@ -60,6 +60,21 @@ function parseArgs(argv) {
   return o;
 }
 
+/** Below this line a results file holds sections written by hand (other runs, the soak): a new run keeps them. */
+const KEPT_MARKER = '<!-- Sections below are kept when bench/run.js rewrites this file. -->';
+
+/** The hand-written sections of the results file about to be rewritten, from its marker on ('' when none). */
+function keptSections(file) {
+  let old;
+  try {
+    old = fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = old.indexOf(KEPT_MARKER);
+  return at < 0 ? '' : `\n${old.slice(at)}`;
+}
+
 function log(line) {
   process.stderr.write(`${line}\n`);
 }
@@ -273,7 +288,7 @@ async function main() {
   res.machine.elapsedSec = Math.round((Date.now() - started) / 1000);
 
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, renderMarkdown(res));
+  fs.writeFileSync(o.out, renderMarkdown(res) + keptSections(o.out));
   const json = path.join(BENCH, 'results', o.quick ? 'quick.json' : 'latest.json');
   fs.mkdirSync(path.dirname(json), { recursive: true });
   fs.writeFileSync(json, JSON.stringify(res, null, 1));
