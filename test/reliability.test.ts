@@ -49,11 +49,21 @@ class FaultAgent {
   }
 }
 
-async function timed(mode: string, agentUrl: string, env: Record<string, string> = {}): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+/**
+ * Run the app; `ms` is the whole run, `heldMs` the time from the end of the app's own work ("done at <ms>")
+ * to its exit: what the exit flush held it (start-up, which varies most on a loaded machine, left out).
+ */
+async function timed(
+  mode: string,
+  agentUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ ms: number; heldMs: number; code: number | null; stdout: string; stderr: string }> {
   const started = Date.now();
   const app = runApp(APP, { mode: 'require', agent: agentUrl, env: { MODE: mode, DD_TRACE_FLUSH_INTERVAL: '200', ...env }, timeoutMs: 20_000 });
   const { code } = await app.exit;
-  return { ms: Date.now() - started, code, stdout: app.stdout, stderr: app.stderr };
+  const exited = Date.now();
+  const done = /done at (\d+)/.exec(app.stdout);
+  return { ms: exited - started, heldMs: done ? exited - Number(done[1]) : NaN, code, stdout: app.stdout, stderr: app.stderr };
 }
 
 describe('reliability under a misbehaving agent', function () {
@@ -67,15 +77,15 @@ describe('reliability under a misbehaving agent', function () {
         const healthy = await TestAgent.start();
         let baseline: number;
         try {
-          baseline = (await timed('short', healthy.url)).ms;
+          baseline = (await timed('short', healthy.url)).heldMs;
         } finally {
           await healthy.close();
         }
         const run = await timed('short', agent.url);
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, /done/);
-        // Deadline 1 s (the default); generous margin for a loaded machine, far below the 6.5 s of before.
-        assert.ok(run.ms < baseline + 2500, `exit took ${run.ms} ms (healthy agent: ${baseline} ms)`);
+        // Deadline 1 s (the default); a margin for a loaded machine, far below the 6.5 s of before.
+        assert.ok(run.heldMs < baseline + 1800, `exit held ${run.heldMs} ms after the app's work (healthy agent: ${baseline} ms)`);
         assert.equal(agent.bodies.length, 1, 'the payload was sent once');
         const warnings = run.stderr.split('\n').filter((l) => l.includes('exit flush'));
         assert.equal(warnings.length, 1, run.stderr);
@@ -92,7 +102,7 @@ describe('reliability under a misbehaving agent', function () {
     try {
       const run = await timed('short', 'http://127.0.0.1:9', { DD_TRACE_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
       assert.equal(run.code, 0, run.stderr);
-      assert.ok(run.ms < 4000, `exit took ${run.ms} ms`);
+      assert.ok(run.heldMs < 3000, `exit held ${run.heldMs} ms after the app's work`);
       assert.equal(receiver.requests.length, 1);
       assert.equal(run.stderr.split('\n').filter((l) => l.includes('exit flush')).length, 1, run.stderr);
     } finally {
@@ -108,7 +118,7 @@ describe('reliability under a misbehaving agent', function () {
       assert.equal(short.code, 0);
       assert.equal(long.code, 0);
       // The request's own 2 s deadline would end both at about the same time if the setting did nothing.
-      assert.ok(long.ms - short.ms > 800, `300 ms: exit after ${short.ms} ms; 1500 ms: after ${long.ms} ms`);
+      assert.ok(long.heldMs - short.heldMs > 800, `300 ms: exit held ${short.heldMs} ms; 1500 ms: held ${long.heldMs} ms`);
     } finally {
       await agent.close();
     }
