@@ -104,8 +104,8 @@ describe('v0.4 encoder: spliced bytes', () => {
         name: `op.${i % 1500}`,
         service: `svc-${i % 1100}`,
         type: `t${i % 1300}`,
-        meta: { [`tag.${i}`]: `v${i % 7}`, shared: 'same' },
-        metrics: { [`metric.${i}`]: i, process_id: 1 },
+        meta: { [`tag.${i}`]: `v${i % 7}`, shared: 'same', [`long.${'k'.repeat(200)}.${i % 3}`]: 'x' },
+        metrics: { [`metric.${i}`]: i, process_id: 1, [`long.${'m'.repeat(200)}`]: i % 2 },
       }),
     );
     const decoded = encodeAll(spans.map((s) => [s]), 97);

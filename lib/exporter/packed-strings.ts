@@ -94,6 +94,11 @@ export class PackedTags {
 
   /** Write one meta entry. */
   writeString(out: PayloadBuffer, key: string, value: string): void {
+    if (key.length > MAX_CACHED_LENGTH) {
+      out.string(key); // a long key is not kept: the cache's memory stays bounded by its count of keys
+      out.string(value);
+      return;
+    }
     const k = this.lookup(key);
     const entry = this.entryOf(k, value);
     if (entry !== undefined) out.append(entry);
@@ -107,6 +112,11 @@ export class PackedTags {
 
   /** Write one metrics entry (`value` is finite). */
   writeNumber(out: PayloadBuffer, key: string, value: number): void {
+    if (key.length > MAX_CACHED_LENGTH) {
+      out.string(key);
+      out.number(value);
+      return;
+    }
     const k = this.lookup(key);
     const entry = this.entryOf(k, value);
     if (entry !== undefined) out.append(entry);
