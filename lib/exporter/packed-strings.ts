@@ -6,8 +6,8 @@
  * Strings that are not well-formed UTF-16 (a lone surrogate) are never cached: the writer turns them into
  * U+FFFD, so every copy of a string goes out as the same valid UTF-8.
  *
- * Both caches are bounded and start again empty when full, so an app that makes up tag keys or names per
- * request costs some re-packing, never memory.
+ * Every cache is bounded (by count, and by length of what it keeps) and starts again empty when full, so an
+ * app that makes up tag keys or names per request costs some re-packing, never memory.
  * @packageDocumentation
  * @internal
  */
