@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { V04Encoder } from '../lib/exporter/encode-v04';
+import { V05Encoder } from '../lib/exporter/encode-v05';
+import type { TraceEncoder } from '../lib/exporter/encoder';
 import type { EncodableSpan } from '../lib/types';
 import { decodeTracePayload, type DecodedSpan } from './helpers/msgpack-decode';
 
@@ -27,13 +29,13 @@ function span(i: number, over: Partial<EncodableSpan> = {}): EncodableSpan {
 }
 
 /** Encode `chunks` (one span each) through one encoder, taking a payload every `every` chunks; decode them all. */
-function encodeAll(chunks: EncodableSpan[][], every = 50, encoder = new V04Encoder()): DecodedSpan[] {
+function encodeAll(chunks: EncodableSpan[][], every = 50, encoder: TraceEncoder = new V04Encoder()): DecodedSpan[] {
   const out: DecodedSpan[] = [];
   const drain = (): void => {
     const p = encoder.take();
     if (p === undefined) return;
     const violations: string[] = [];
-    const traces = decodeTracePayload('0.4', Buffer.concat(p.parts as Buffer[]), violations);
+    const traces = decodeTracePayload(encoder instanceof V05Encoder ? '0.5' : '0.4', Buffer.concat(p.parts as Buffer[]), violations);
     assert.deepEqual(violations, []);
     for (const t of traces) out.push(...t);
   };
@@ -149,7 +151,8 @@ describe('v0.4 encoder: spliced bytes', () => {
     });
   });
 
-  it('decodes 3,000 random spans exactly: strings of every length and script, numbers of every msgpack width', () => {
+  for (const Encoder of [V04Encoder, V05Encoder]) {
+  it(`${Encoder.name}: decodes 3,000 random spans exactly: strings of every length and script, numbers of every msgpack width`, () => {
     const next = random(20261204);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const alphabet = ['a', 'Z', '0', '.', '/', ' ', 'é', '€', '😀', '\u0000', '\u007f', '\u0080'];
@@ -184,8 +187,9 @@ describe('v0.4 encoder: spliced bytes', () => {
         metrics,
       });
     }
-    const decoded = encodeAll(spans.map((s) => [s]), 211);
+    const decoded = encodeAll(spans.map((s) => [s]), 211, new Encoder());
     assert.equal(decoded.length, spans.length);
     decoded.forEach((d, i) => assertSame(d, spans[i]));
   });
+  }
 });

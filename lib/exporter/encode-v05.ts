@@ -4,8 +4,8 @@
  * whose strings are indexes into the payload's string table (string 0 is ""). Repeated services, names and
  * tag keys cost one or two bytes instead of their text, which roughly halves the payload or better.
  *
- * Each chunk is turned into span arrays of string indexes on arrival (the table grows across the chunks of
- * one payload) and packed by msgpackr in one call; the table itself is packed by msgpackr when the payload is
+ * Each chunk is written on arrival, as span arrays of string indexes, straight into the payload's buffer (the
+ * table grows across the chunks of one payload); the table itself is packed by msgpackr when the payload is
  * taken. Its packed size is counted as strings are added, so the payload's exact size is known at every
  * moment. The next payload starts a fresh table.
  * @packageDocumentation
@@ -27,22 +27,6 @@ import {
   type TraceEncoder,
 } from './encoder';
 import { PayloadBuffer } from './payload-buffer';
-
-/** A v0.5 span as msgpackr packs it (see the format above). */
-type WireSpan = [
-  service: number,
-  name: number,
-  resource: number,
-  traceId: bigint | number,
-  spanId: bigint | number,
-  parentId: bigint | number,
-  start: bigint | number,
-  duration: bigint | number,
-  error: number,
-  meta: Map<number, number>,
-  metrics: Map<number, number>,
-  type: number,
-];
 
 /** Buffers v0.5 chunks, and the string table they refer to, for one payload at a time. */
 export class V05Encoder implements TraceEncoder {
@@ -74,21 +58,22 @@ export class V05Encoder implements TraceEncoder {
     if (this.sizeNow() >= maxSize) return false; // full: not worth encoding
     const listMark = this.list.length;
     const stringBytesMark = this.stringBytes;
-    let packed: Buffer;
+    const out = this.traces;
+    const before = out.length;
     try {
-      const wire = new Array<WireSpan>(spans.length);
-      for (let i = 0; i < spans.length; i++) wire[i] = this.wireSpan(spans[i]);
-      packed = packTransient(wire);
+      out.arrayHeader(spans.length);
+      for (let i = 0; i < spans.length; i++) this.writeSpan(spans[i]);
     } catch (err) {
+      out.rewind(before);
       this.rollback(listMark, stringBytesMark);
       throw err;
     }
-    if (this.sizeNow() + packed.length > maxSize) {
+    if (this.sizeNow() > maxSize) {
       // The chunk's new strings go too, or they would be sent (and counted) for nothing.
+      out.rewind(before);
       this.rollback(listMark, stringBytesMark);
       return false;
     }
-    this.traces.append(packed);
     this.count++;
     return true;
   }
@@ -114,35 +99,43 @@ export class V05Encoder implements TraceEncoder {
     return payload;
   }
 
-  private wireSpan(s: EncodableSpan): WireSpan {
-    const meta = new Map<number, number>();
+  /** One span as a 12-element array of string indexes and numbers, written in place (no objects, no copy). */
+  private writeSpan(s: EncodableSpan): void {
+    const out = this.traces;
+    out.arrayHeader(12);
+    out.uint32(this.id(wireText(s.service)));
+    out.uint32(this.id(wireText(s.name)));
+    out.uint32(this.id(wireText(s.resource)));
+    out.integer(wireId(s.traceId));
+    out.integer(wireId(s.spanId));
+    out.integer(wireId(s.parentId));
+    out.integer(wireStart(s.start));
+    out.integer(wireDuration(s.duration));
+    out.uint32(s.error ? 1 : 0);
+    let at = out.beginMap();
+    let n = 0;
     const sm = s.meta;
     for (const key in sm) {
       const value: unknown = sm[key];
       if (value === undefined) continue;
       // A non-string value breaks the contract; stringified because the agent would refuse the payload.
-      meta.set(this.id(key), this.id(typeof value === 'string' ? value : String(value)));
+      out.uint32(this.id(key));
+      out.uint32(this.id(typeof value === 'string' ? value : String(value)));
+      n++;
     }
-    const metrics = new Map<number, number>();
+    out.endMap(at, n);
+    at = out.beginMap();
+    n = 0;
     const sx = s.metrics;
     for (const key in sx) {
       const value = sx[key];
-      if (isMetricValue(value)) metrics.set(this.id(key), value);
+      if (!isMetricValue(value)) continue;
+      out.uint32(this.id(key));
+      out.number(value);
+      n++;
     }
-    return [
-      this.id(wireText(s.service)),
-      this.id(wireText(s.name)),
-      this.id(wireText(s.resource)),
-      wireId(s.traceId),
-      wireId(s.spanId),
-      wireId(s.parentId),
-      wireStart(s.start),
-      wireDuration(s.duration),
-      s.error ? 1 : 0,
-      meta,
-      metrics,
-      this.id(wireText(s.type)),
-    ];
+    out.endMap(at, n);
+    out.uint32(this.id(wireText(s.type)));
   }
 
   /** The table index of `s`, adding it (and counting its packed size) when new. */
@@ -150,7 +143,8 @@ export class V05Encoder implements TraceEncoder {
     let i = this.ids.get(s);
     if (i === undefined) {
       i = this.list.length;
-      this.list.push(s);
+      // A lone surrogate goes out as U+FFFD (same 3 bytes), valid UTF-8 as v0.4 writes it; msgpackr would not.
+      this.list.push(s.isWellFormed() ? s : s.toWellFormed());
       this.ids.set(s, i);
       this.stringBytes += packedStringSize(s);
     }
