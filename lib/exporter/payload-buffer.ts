@@ -5,7 +5,12 @@
  * @internal
  */
 
-/** A buffer larger than this is not kept for reuse (one burst must not pin it for the life of the process). */
+/**
+ * Sent buffers kept for reuse, at most this many bytes in all (one burst must not pin memory for the life of
+ * the process). Several, not one: a burst of spans flushes a few payloads before any answer comes back, and
+ * each new buffer costs its page faults on first write (the profile showed them in the copies into it: a new
+ * 512 KB buffer for nearly every payload of the span pipeline benchmark).
+ */
 const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
 const U32_MAX_N = 0xffffffffn;
@@ -42,7 +47,7 @@ function capacityFor(lastSize: number): number {
  *
  * A payload's buffer lives outside the JS heap, and V8 frees it only when a garbage collection finds its
  * wrapper dead, which under steady load can take many payloads: each sent payload's buffer is therefore handed
- * back ({@link PayloadBuffer.recycle}) and reused, so memory stays at about two payloads.
+ * back ({@link PayloadBuffer.recycle}) and reused, so memory stays at a few payloads (at most 4 MB kept).
  * @internal
  */
 export class PayloadBuffer {
@@ -50,7 +55,8 @@ export class PayloadBuffer {
   /** Typed access for floats and 64-bit integers (Buffer's BigInt writes split the value in JS: ~8× slower). */
   private view: DataView;
   private pos: number;
-  private spare: Buffer | undefined;
+  private readonly spares: Buffer[] = [];
+  private spareBytes = 0;
 
   /** @param reserved - bytes kept free at the start (filled in by the caller of {@link PayloadBuffer.take}). */
   constructor(private readonly reserved: number) {
@@ -299,9 +305,7 @@ export class PayloadBuffer {
   take(): Buffer {
     const bytes = this.buf.subarray(0, this.pos);
     const wanted = capacityFor(this.pos);
-    const spare = this.spare;
-    this.spare = undefined;
-    this.buf = spare !== undefined && spare.length >= wanted ? spare : Buffer.allocUnsafeSlow(wanted);
+    this.buf = this.reuse(wanted) ?? Buffer.allocUnsafeSlow(wanted);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.pos = this.reserved;
     return bytes;
@@ -310,7 +314,22 @@ export class PayloadBuffer {
   /** Take back bytes {@link PayloadBuffer.take} returned (nothing may read them afterwards) for reuse. */
   recycle(bytes: Buffer): void {
     const whole = bytes.buffer;
-    if (bytes.byteOffset !== 0 || whole.byteLength > MAX_SPARE_BYTES || whole === this.buf.buffer) return;
-    if (this.spare === undefined || this.spare.length < whole.byteLength) this.spare = Buffer.from(whole);
+    if (bytes.byteOffset !== 0 || whole === this.buf.buffer || this.spareBytes + whole.byteLength > MAX_SPARE_BYTES) return;
+    for (const spare of this.spares) if (spare.buffer === whole) return; // handed back twice
+    this.spares.push(Buffer.from(whole));
+    this.spareBytes += whole.byteLength;
+  }
+
+  /** A kept buffer of at least `size` bytes, taken out of the spares. */
+  private reuse(size: number): Buffer | undefined {
+    const spares = this.spares;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      const spare = spares[i];
+      if (spare.length < size) continue;
+      spares.splice(i, 1);
+      this.spareBytes -= spare.length;
+      return spare;
+    }
+    return undefined;
   }
 }
