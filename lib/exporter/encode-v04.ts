@@ -28,16 +28,16 @@ import {
   type TraceEncoder,
 } from './encoder';
 import { PackedField, PackedRun, PackedTags } from './packed-strings';
-import { PayloadBuffer } from './payload-buffer';
+import { PayloadBuffer, toPacked, type Packed } from './payload-buffer';
 
 /** A span map's key, packed; the first also carries the map's header (twelve entries: a fixmap). */
-const key = (name: string): Uint8Array => packOnce(name);
-const SPAN_HEAD = Uint8Array.from([0x8c, ...key('trace_id')]);
+const key = (name: string): Packed => toPacked(packOnce(name));
+const SPAN_HEAD = toPacked(Uint8Array.from([0x8c, ...packOnce('trace_id')]));
 const SPAN_ID = key('span_id');
 const PARENT_ID = key('parent_id');
 const RESOURCE = key('resource');
-const NO_ERROR = Uint8Array.from([...key('error'), 0]);
-const IN_ERROR = Uint8Array.from([...key('error'), 1]);
+const NO_ERROR = toPacked(Uint8Array.from([...packOnce('error'), 0]));
+const IN_ERROR = toPacked(Uint8Array.from([...packOnce('error'), 1]));
 const START = key('start');
 const DURATION = key('duration');
 const META = key('meta');
@@ -91,25 +91,25 @@ export class V04Encoder implements TraceEncoder {
 
   private writeSpan(s: EncodableSpan): void {
     const out = this.bytes;
-    out.append(SPAN_HEAD);
+    out.splice(SPAN_HEAD);
     out.integer(wireId(s.traceId));
-    out.append(SPAN_ID);
+    out.splice(SPAN_ID);
     out.integer(wireId(s.spanId));
-    out.append(PARENT_ID);
+    out.splice(PARENT_ID);
     out.integer(wireId(s.parentId));
     this.name.write(out, wireText(s.name));
-    out.append(RESOURCE);
+    out.splice(RESOURCE);
     out.string(wireText(s.resource));
     this.service.write(out, wireText(s.service));
     this.type.write(out, wireText(s.type));
-    out.append(s.error ? IN_ERROR : NO_ERROR);
-    out.append(START);
+    out.splice(s.error ? IN_ERROR : NO_ERROR);
+    out.splice(START);
     out.integer(wireStart(s.start));
-    out.append(DURATION);
+    out.splice(DURATION);
     out.integer(wireDuration(s.duration));
-    out.append(META);
+    out.splice(META);
     this.writeMeta(s.meta);
-    out.append(METRICS);
+    out.splice(METRICS);
     this.writeMetrics(s.metrics);
   }
 
@@ -133,7 +133,7 @@ export class V04Encoder implements TraceEncoder {
       if (matching) {
         if (k === runKeys[matched] && v === runValues[matched]) {
           if (++matched === runKeys.length) {
-            out.append(run.bytes);
+            out.splice(run.bytes);
             run.hit();
             matching = false;
           }

@@ -12,7 +12,7 @@
  * @internal
  */
 import { packOnce } from './encoder';
-import { PayloadBuffer } from './payload-buffer';
+import { PayloadBuffer, toPacked, type Packed } from './payload-buffer';
 
 /** Strings longer than this are written each time (a long value is rarely repeated; it would only fill the cache). */
 const MAX_CACHED_LENGTH = 128;
@@ -31,34 +31,39 @@ function packedByWriter(s: string): Uint8Array {
   return Uint8Array.from(scratch.take());
 }
 
+/** `s` packed once by msgpackr (by the writer when it has a lone surrogate), ready to splice. */
+function packString(s: string): Packed {
+  return toPacked(s.isWellFormed() ? packOnce(s) : packedByWriter(s));
+}
+
 /**
  * One span field whose values are few (name, service, type): each value's whole entry, the field's key and the
  * value, packed once, so it costs one copy. @internal
  */
 export class PackedField {
-  private readonly packed = new Map<string, Uint8Array>();
-  private readonly key: Uint8Array;
+  private readonly packed = new Map<string, Packed>();
+  private readonly key: Packed;
 
   /**
    * @param field - the span map's key.
    * @param limit - values kept before the cache starts again empty.
    */
   constructor(field: string, private readonly limit: number) {
-    this.key = packOnce(field);
+    this.key = packString(field);
   }
 
   /** Write the field's key and `value`. */
   write(out: PayloadBuffer, value: string): void {
-    const bytes = this.packed.get(value);
-    if (bytes !== undefined) out.append(bytes);
+    const entry = this.packed.get(value);
+    if (entry !== undefined) out.splice(entry);
     else if (value.length > MAX_CACHED_LENGTH || !value.isWellFormed()) {
-      out.append(this.key);
+      out.splice(this.key);
       out.string(value);
     } else {
       if (this.packed.size >= this.limit) this.packed.clear();
-      const fresh = concat(this.key, packOnce(value));
+      const fresh = toPacked(concat(this.key.bytes, packOnce(value)));
       this.packed.set(value, fresh);
-      out.append(fresh);
+      out.splice(fresh);
     }
   }
 }
@@ -72,9 +77,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** One tag key: its packed bytes, and the packed key-and-value of the first few values it had. */
 interface PackedKey {
-  readonly key: Uint8Array;
+  readonly key: Packed;
   readonly values: (string | number)[];
-  readonly entries: Uint8Array[];
+  readonly entries: Packed[];
   hits: number;
   misses: number;
 }
@@ -101,11 +106,11 @@ export class PackedTags {
     }
     const k = this.lookup(key);
     const entry = this.entryOf(k, value);
-    if (entry !== undefined) out.append(entry);
+    if (entry !== undefined) out.splice(entry);
     else if (k.values.length < VALUES_PER_KEY && value.length <= MAX_CACHED_LENGTH && value.isWellFormed()) {
-      out.append(adopt(k, value));
+      out.splice(adopt(k, value));
     } else {
-      out.append(k.key);
+      out.splice(k.key);
       out.string(value);
     }
   }
@@ -119,10 +124,10 @@ export class PackedTags {
     }
     const k = this.lookup(key);
     const entry = this.entryOf(k, value);
-    if (entry !== undefined) out.append(entry);
-    else if (k.values.length < VALUES_PER_KEY) out.append(adopt(k, value));
+    if (entry !== undefined) out.splice(entry);
+    else if (k.values.length < VALUES_PER_KEY) out.splice(adopt(k, value));
     else {
-      out.append(k.key);
+      out.splice(k.key);
       out.number(value);
     }
   }
@@ -131,14 +136,14 @@ export class PackedTags {
     let k = this.keys.get(key);
     if (k === undefined) {
       if (this.keys.size >= this.limit) this.keys.clear();
-      k = { key: key.isWellFormed() ? packOnce(key) : packedByWriter(key), values: [], entries: [], hits: 0, misses: 0 };
+      k = { key: packString(key), values: [], entries: [], hits: 0, misses: 0 };
       this.keys.set(key, k);
     }
     return k;
   }
 
   /** The packed entry of `value` if it is one of the key's kept values (not looked for once the key proved volatile). */
-  private entryOf(k: PackedKey, value: string | number): Uint8Array | undefined {
+  private entryOf(k: PackedKey, value: string | number): Packed | undefined {
     if (k.misses > VOLATILE_AFTER && k.misses > 4 * k.hits) return undefined;
     const values = k.values;
     for (let i = 0; i < values.length; i++) {
@@ -152,8 +157,8 @@ export class PackedTags {
   }
 }
 
-function adopt(k: PackedKey, value: string | number): Uint8Array {
-  const entry = concat(k.key, packOnce(value));
+function adopt(k: PackedKey, value: string | number): Packed {
+  const entry = toPacked(concat(k.key.bytes, packOnce(value)));
   k.values.push(value);
   k.entries.push(entry);
   return entry;
@@ -178,7 +183,7 @@ export class PackedRun {
   /** The run's keys and values (empty while learning), and their packed entries back to back. */
   keys: string[] = [];
   values: string[] = [];
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Packed = toPacked(new Uint8Array(0));
   private observed = 0;
   private used = 0;
   private broken = 0;
@@ -236,7 +241,7 @@ export class PackedRun {
         bytes.set(p, at);
         at += p.length;
       }
-      this.bytes = bytes;
+      this.bytes = toPacked(bytes);
     } else {
       this.observed = -REST_SPANS; // no common run: look again later
     }

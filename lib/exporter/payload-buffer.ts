@@ -38,6 +38,24 @@ function capacityFor(lastSize: number): number {
   return c;
 }
 
+/** Bytes packed once to be spliced into payloads again and again, with their 32-bit words for a fast copy. @internal */
+export interface Packed {
+  readonly bytes: Uint8Array;
+  /** The bytes as big-endian 32-bit words (the last 0-3 bytes are not in a word). */
+  readonly words: Int32Array;
+}
+
+/** `bytes` ready to be spliced ({@link PayloadBuffer.splice}). @internal */
+export function toPacked(bytes: Uint8Array): Packed {
+  const words = new Int32Array(bytes.length >>> 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * 4);
+  return { bytes, words };
+}
+
+/** Above this size TypedArray#set (a native call, ~15 ns) beats copying word by word. */
+const SPLICE_BY_WORDS = 64;
+
 /**
  * The encoded chunks of one payload, back to back behind `reserved` bytes left for a header, with the msgpack
  * writes the v0.4 encoder makes straight into it (no intermediate objects, no copy out of a scratch buffer).
@@ -99,6 +117,30 @@ export class PayloadBuffer {
       p += n;
     }
     this.pos = p;
+  }
+
+  /**
+   * Copy packed bytes in. A span is about twenty such splices (keys, names, tag entries), most of 8 to 32 bytes:
+   * 32-bit stores through the DataView, which V8 compiles inline, took 9 ns a splice where TypedArray#set took
+   * 13-17 (micro-benchmark on the sizes of a span's splices).
+   */
+  splice(p: Packed): void {
+    const bytes = p.bytes;
+    const n = bytes.length;
+    this.room(n);
+    let at = this.pos;
+    if (n > SPLICE_BY_WORDS) {
+      this.buf.set(bytes, at);
+      this.pos = at + n;
+      return;
+    }
+    const view = this.view;
+    const words = p.words;
+    const w = words.length;
+    for (let i = 0; i < w; i++, at += 4) view.setInt32(at, words[i]);
+    const buf = this.buf;
+    for (let i = w << 2; i < n; i++) buf[at++] = bytes[i];
+    this.pos = at;
   }
 
   /** A map header for `count` entries. */
