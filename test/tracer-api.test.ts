@@ -317,6 +317,33 @@ describe('custom instrumentation API', () => {
       assert.equal(s.metrics._sampling_priority_v1, 1);
     });
 
+    it('base tags: the same keys, in the same order, for every combination of env, version, tags and global setTag; each span owns its copy', () => {
+      const cases: Array<[Parameters<typeof captureTracer>[0], ((t: ReturnType<typeof captureTracer>['tracer']) => void) | undefined, string[]]> = [
+        [{ env: '', version: '' }, undefined, []],
+        [{ env: 'prod', version: '' }, undefined, []],
+        [{ env: '', version: '2' }, undefined, []],
+        [{}, undefined, []],
+        [{ tags: { team: 'lunch' } }, undefined, ['team']],
+        [{}, (t) => t.setTags({ region: 'eu' }), ['region']],
+        [{}, (t) => t.setTags({ version: 7 }), []],
+      ];
+      for (const [options, after, keys] of cases) {
+        const { tracer } = captureTracer(options);
+        after?.(tracer);
+        const a = tracer.startSpan('a');
+        const b = tracer.startSpan('b', { childOf: null });
+        // An empty env or version option falls back to what the configuration finds (e.g. the app's version).
+        const expected = ['language', 'runtime-id', ...(tracer.config.env ? ['env'] : []), ...(tracer.config.version ? ['version'] : []), ...keys];
+        assert.deepEqual(Object.keys(a.meta), after === cases[6][1] ? expected.filter((k) => k !== 'version') : expected, JSON.stringify(options));
+        assert.deepEqual(Object.keys(a.metrics).filter((k) => k !== '_dd.top_level'), after === cases[6][1] ? ['process_id', 'version'] : ['process_id']);
+        assert.notEqual(a.meta, b.meta);
+        assert.notEqual(a.metrics, b.metrics);
+        a.meta.extra = 'x';
+        assert.equal(b.meta.extra, undefined);
+        assert.equal(tracer.startSpan('c').meta.extra, undefined);
+      }
+    });
+
     it('an Error passed as the error tag sets the error tags; a tag switching type leaves one map', () => {
       const { tracer, exporter } = captureTracer();
       tracer.trace('x', (span) => {

@@ -10,4 +10,5 @@ export type { TagValue, PropagatedContext } from '../types';
 export { wrapMethod, isPatched, PATCHED } from './wrap';
 export { copyFunctionShape } from '../function-shape';
 export { MAX_RESOURCE, cutResource } from './recipe';
+export { truncate } from '../span';
 export { parseBool } from '../config-parse';

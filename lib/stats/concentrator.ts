@@ -20,6 +20,12 @@ export const MAX_GROUPS_PER_BUCKET = 10_000;
 
 const KINDS_COUNTED = new Set(['server', 'consumer', 'client', 'producer']);
 const PEER_KINDS = new Set(['client', 'producer']);
+/** The peer tags of every span that is not a client or producer: one shared (never mutated) empty list. */
+const NO_PEER_TAGS: readonly string[] = [];
+/** Separates the fields of a group key (no tag value of the agent's key can hold it). */
+const SEP = '\u0000';
+/** Span names remembered by the group cache before it starts over (names are few; this bounds odd apps). */
+const MAX_LAST_GROUPS = 256;
 
 /** One aggregation key's numbers in one bucket. */
 export interface Group {
@@ -65,6 +71,11 @@ function newSketch(): LogCollapsingLowestDenseDDSketch {
 /** The aggregation of spans into buckets. */
 export class Concentrator {
   private readonly buckets = new Map<bigint, Bucket>();
+  /** The bucket the last counted span went to, until drained, and its end (exclusive). */
+  private lastBucket: Bucket | undefined = undefined;
+  private lastBucketEnd = 0n;
+  /** Per span name, the group its last span was counted in (see count). */
+  private readonly lastGroups = new Map<string, { readonly bucket: Bucket; readonly peerKey: string; readonly group: Group }>();
   /** Spans not aggregated because their bucket was full. */
   overflowSpans = 0;
 
@@ -84,11 +95,18 @@ export class Concentrator {
       if (!topLevel && span.metrics['_dd.measured'] !== 1 && !(this.options.spanKindsStatsComputed && KINDS_COUNTED.has(kind))) continue;
       if (span.duration < 0) continue;
       const end = span.start + BigInt(span.duration);
-      const bucketStart = end - (end % BUCKET_NS);
-      let bucket = this.buckets.get(bucketStart);
-      if (bucket === undefined) {
-        bucket = { start: bucketStart, groups: new Map() };
-        this.buckets.set(bucketStart, bucket);
+      // Nearly every span ends in the bucket of the span before: a range check on it replaces the modulo,
+      // subtraction and map lookup (each BigInt result is a heap allocation).
+      let bucket = this.lastBucket;
+      if (bucket === undefined || end < bucket.start || end >= this.lastBucketEnd) {
+        const bucketStart = end - (end % BUCKET_NS);
+        bucket = this.buckets.get(bucketStart);
+        if (bucket === undefined) {
+          bucket = { start: bucketStart, groups: new Map() };
+          this.buckets.set(bucketStart, bucket);
+        }
+        this.lastBucket = bucket;
+        this.lastBucketEnd = bucket.start + BUCKET_NS;
       }
       this.count(bucket, span, topLevel, kind);
     }
@@ -101,6 +119,9 @@ export class Concentrator {
       if (all || start + BUCKET_NS <= nowNs) {
         out.push(bucket);
         this.buckets.delete(start);
+        if (bucket === this.lastBucket) this.lastBucket = undefined;
+        // The cache must not keep a sent bucket (and its sketches) alive.
+        this.lastGroups.clear();
       }
     }
     return out.sort((a, b) => (a.start < b.start ? -1 : 1));
@@ -110,24 +131,76 @@ export class Concentrator {
     const meta = span.meta;
     const statusRaw = meta['http.status_code'] ?? span.metrics['http.status_code'];
     const httpStatusCode = Number(statusRaw) | 0;
-    const peerTags: string[] = [];
+    let peerTags = NO_PEER_TAGS;
+    let peerKey = '';
     if (PEER_KINDS.has(kind)) {
+      const tags: string[] = [];
       for (const tag of this.options.peerTags) {
         const value = meta[tag];
-        if (value !== undefined && value !== '') peerTags.push(`${tag}:${value}`);
+        if (value !== undefined && value !== '') tags.push(`${tag}:${value}`);
+      }
+      if (tags.length > 0) {
+        peerTags = tags;
+        peerKey = tags.join(',');
       }
     }
-    const grpc = meta['grpc.status.code'] ?? (span.metrics['grpc.status.code'] === undefined ? '' : String(span.metrics['grpc.status.code']));
-    const synthetics = (meta['_dd.origin'] ?? '').startsWith('synthetics');
+    const grpcMetric = span.metrics['grpc.status.code'];
+    const grpc = meta['grpc.status.code'] ?? (grpcMetric === undefined ? '' : String(grpcMetric));
+    const origin = meta['_dd.origin'];
+    const synthetics = origin !== undefined && origin.startsWith('synthetics');
     const isTraceRoot: 1 | 2 = span.parentId === 0n ? 1 : 2;
     const httpMethod = meta['http.method'] ?? '';
     const httpEndpoint = meta['http.route'] ?? meta['http.endpoint'] ?? '';
-    const key = [span.service, span.name, span.resource, span.type, httpStatusCode, synthetics ? 1 : 0, httpMethod, httpEndpoint, kind, grpc, isTraceRoot, peerTags.join(',')].join('\u0000');
+    // Most spans repeat the group of the last span of the same name (one route, one query): compared field by
+    // field (equal strings are mostly the same objects), that group is found without building and hashing
+    // the twelve-field key, which took Concentrator.add from about 780 to about 250 ns per chunk of a server
+    // and a client span (micro-benchmark, CPU time).
+    const last = this.lastGroups.get(span.name);
+    let group: Group | undefined;
+    if (
+      last !== undefined && last.bucket === bucket && last.peerKey === peerKey && last.group.service === span.service &&
+      last.group.resource === span.resource && last.group.type === span.type && last.group.httpStatusCode === httpStatusCode &&
+      last.group.synthetics === synthetics && last.group.httpMethod === httpMethod && last.group.httpEndpoint === httpEndpoint &&
+      last.group.spanKind === kind && last.group.grpcStatusCode === grpc && last.group.isTraceRoot === isTraceRoot
+    ) {
+      group = last.group;
+    } else {
+      const key = [span.service, span.name, span.resource, span.type, httpStatusCode, synthetics ? 1 : 0, httpMethod, httpEndpoint, kind, grpc, isTraceRoot, peerKey].join(SEP);
+      group = this.findGroup(bucket, key, span, httpStatusCode, synthetics, httpMethod, httpEndpoint, kind, grpc, isTraceRoot, peerTags);
+      if (group === undefined) return;
+      if (this.lastGroups.size >= MAX_LAST_GROUPS) this.lastGroups.clear();
+      this.lastGroups.set(span.name, { bucket, peerKey, group });
+    }
+    group.hits++;
+    if (topLevel) group.topLevelHits++;
+    group.duration += span.duration;
+    if (span.error === 1) {
+      group.errors++;
+      group.error.accept(span.duration);
+    } else {
+      group.ok.accept(span.duration);
+    }
+  }
+
+  /** The group of `key` in `bucket`, made if missing; undefined when the bucket is full. */
+  private findGroup(
+    bucket: Bucket,
+    key: string,
+    span: EncodableSpan,
+    httpStatusCode: number,
+    synthetics: boolean,
+    httpMethod: string,
+    httpEndpoint: string,
+    kind: string,
+    grpc: string,
+    isTraceRoot: 1 | 2,
+    peerTags: readonly string[],
+  ): Group | undefined {
     let group = bucket.groups.get(key);
     if (group === undefined) {
       if (bucket.groups.size >= MAX_GROUPS_PER_BUCKET) {
         this.overflowSpans++;
-        return;
+        return undefined;
       }
       group = {
         service: span.service,
@@ -151,14 +224,6 @@ export class Concentrator {
       };
       bucket.groups.set(key, group);
     }
-    group.hits++;
-    if (topLevel) group.topLevelHits++;
-    group.duration += span.duration;
-    if (span.error === 1) {
-      group.errors++;
-      group.error.accept(span.duration);
-    } else {
-      group.ok.accept(span.duration);
-    }
+    return group;
   }
 }
