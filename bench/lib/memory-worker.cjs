@@ -34,7 +34,19 @@ async function main() {
   global.gc();
   const base = process.memoryUsage();
   const exporter = tracer.exporter();
-  const stats = () => (typeof exporter.stats === 'function' ? exporter.stats() : undefined);
+  // The exporter's counters, from the public tracer.health() (the exporter itself may be wrapped, e.g. by the
+  // trace stats computation, whose own stats() counts other things).
+  const stats = () => {
+    if (typeof tracer.health !== 'function') return typeof exporter.stats === 'function' ? exporter.stats() : undefined;
+    const h = tracer.health();
+    return {
+      bufferedBytes: h.buffer.bytes - h.buffer.inFlightBytes,
+      inFlightBytes: h.buffer.inFlightBytes,
+      sentTraces: h.traces.sent,
+      droppedTraces: h.traces.dropped.bufferFull + h.traces.dropped.invalidUrl,
+      failedTraces: h.traces.dropped.sendFailed,
+    };
+  };
 
   const peak = { rss: base.rss, heapUsed: base.heapUsed, bufferedPlusInFlight: 0 };
   const sample = () => {

@@ -38,7 +38,8 @@ async function runWeb(o) {
   const rounds = [];
   const sinks = {};
   try {
-    for (const v of variants) sinks[v.name] = await startSink();
+    // Each variant its own sink, answering as the run's agent does (--agent-like: a loaded Datadog Agent).
+    for (const v of variants) sinks[v.name] = await startSink({ agentLike: Boolean(o.agentLike) });
     for (let round = 0; round < o.rounds; round++) rounds.push(await runRound(round, variants, modes, sinks, o));
   } finally {
     for (const sink of Object.values(sinks)) await sink.stop();
