@@ -83,7 +83,7 @@ export function patchLayer(exports: unknown, kit: Kit): void {
       const request = req as ExpressRequest;
       let how = DIRECT;
       try {
-        recordError(kit, state, request, res, err);
+        recordError(kit, request, res, err);
         // Only a 4-parameter handler runs here; the library passes the error on for any other.
         if (arity(this) === 4) {
           if (kit.config.middlewareTracing) how = IN_MIDDLEWARE_SPAN;

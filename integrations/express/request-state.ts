@@ -22,12 +22,8 @@ export interface RequestState {
   prefix: string;
   /** `req.baseUrl` of the router the request is currently inside, when entered through a tracked mount. */
   base: string | undefined;
-  /** The last error seen travelling through the router (`next(err)`, a throw, a rejected promise). */
-  error: unknown;
   /** Middleware spans not yet finished (middleware tracing only). */
   open: Span[] | undefined;
-  /** Whether a `writeHead` wrapper was put on the response to apply {@link error} (error path only). */
-  watchingStatus: boolean;
 }
 
 /** A server span that may carry the express state. */
@@ -51,7 +47,7 @@ export function stateOf(req: unknown): RequestState | undefined {
 
 /** Start tracking `span`'s request. */
 export function createState(span: Span): RequestState {
-  const state: RequestState = { span, prefix: '', base: undefined, error: undefined, open: undefined, watchingStatus: false };
+  const state: RequestState = { span, prefix: '', base: undefined, open: undefined };
   (span as SpanWithState)[STATE] = state;
   return state;
 }

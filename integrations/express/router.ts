@@ -33,7 +33,7 @@ function finalCallback(kit: Kit, state: RequestState, req: ExpressRequest, res: 
   return function done(this: unknown, err?: unknown): unknown {
     if (err) {
       try {
-        recordError(kit, state, req, res, err);
+        recordError(kit, req, res, err);
       } catch (e) {
         kit.fail(e);
       }
