@@ -3,12 +3,12 @@
  * and each buffer handed back must serve a later payload (a new one costs its page faults), within a bound.
  */
 import * as assert from 'node:assert/strict';
-import { PayloadBuffer } from '../lib/exporter/payload-buffer';
+import { PayloadBuffer, toPacked } from '../lib/exporter/payload-buffer';
 
 /** Fill `b` with `n` bytes of `value` and take them. */
 function payload(b: PayloadBuffer, n: number, value = 1): Buffer {
   const bytes = new Uint8Array(n).fill(value);
-  b.append(bytes);
+  b.splice(toPacked(bytes));
   return b.take();
 }
 

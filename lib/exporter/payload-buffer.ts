@@ -1,6 +1,6 @@
 /**
- * The bytes of one payload as they are built: a growable buffer that encoded chunks are copied into (v0.5) or
- * written into directly as msgpack (v0.4), behind a few bytes reserved for a header filled in at the end.
+ * The bytes of one payload as they are built: a growable buffer the encoders write msgpack into directly, behind
+ * a few bytes reserved for a header filled in at the end.
  * @packageDocumentation
  * @internal
  */
@@ -58,7 +58,7 @@ const SPLICE_BY_WORDS = 64;
 
 /**
  * The encoded chunks of one payload, back to back behind `reserved` bytes left for a header, with the msgpack
- * writes the v0.4 encoder makes straight into it (no intermediate objects, no copy out of a scratch buffer).
+ * writes the encoders make straight into it (no intermediate objects, no copy out of a scratch buffer).
  *
  * Every write follows the msgpack spec and picks the smallest form, as msgpackr does; a test decodes what it
  * writes with msgpackr and with the local agent's strict decoder.
@@ -104,21 +104,6 @@ export class PayloadBuffer {
     this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
-  /** Copy `bytes` in (they may be msgpackr's scratch buffer, about to be overwritten). */
-  append(bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.room(n);
-    const buf = this.buf;
-    let p = this.pos;
-    // A byte loop beats TypedArray#set (~15 ns a call) only for the shortest (measured: 8 bytes 8 ns, 16 bytes 35 ns).
-    if (n <= 8) for (let i = 0; i < n; i++) buf[p++] = bytes[i];
-    else {
-      buf.set(bytes, p);
-      p += n;
-    }
-    this.pos = p;
-  }
-
   /**
    * Copy packed bytes in. A span is about twenty such splices (keys, names, tag entries), most of 8 to 32 bytes:
    * 32-bit stores through the DataView, which V8 compiles inline, took 9 ns a splice where TypedArray#set took
@@ -141,11 +126,6 @@ export class PayloadBuffer {
     const buf = this.buf;
     for (let i = w << 2; i < n; i++) buf[at++] = bytes[i];
     this.pos = at;
-  }
-
-  /** A map header for `count` entries. */
-  mapHeader(count: number): void {
-    this.header(count, 0x80, 0xde);
   }
 
   /**
