@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { truncate, wrapMethod, type Kit, type KitConfig, type Span } from '../../lib/kit';
+import { wrapMethod, type Kit, type KitConfig, type Span } from '../../lib/kit';
 import { WEB_SPAN, type WithWebSpan } from './web';
 import { queryPolicyOf, redactTarget, type QueryPolicy } from './query';
 
@@ -111,18 +111,11 @@ function startServerSpan(kit: Kit, req: TracedRequest): Span | undefined {
     tags: { 'http.method': method },
   });
   const scheme = (req.socket as TLSSocket | null)?.encrypted ? 'https://' : 'http://';
-  // The string tags of every request are written as setTag writes them (a numeric tag of the same name
-  // goes, the value is cut at the agent's limit), but with constant keys: V8 compiles named stores, where
-  // setTag's variable key took a megamorphic keyed store and an `in` check (about 500 instructions per tag
-  // under callgrind).
-  const url = scheme + (headers.host || 'localhost') + redactTarget(typeof req.url === 'string' ? req.url : '/', queryPolicy(config));
-  if (span.metrics['http.url'] !== undefined) delete span.metrics['http.url'];
-  span.meta['http.url'] = truncate(url);
+  // Span.setMeta: setTag's string path with constant keys (the per-request tags of every server span).
+  span.setMeta('http.url', scheme + (headers.host || 'localhost') + redactTarget(typeof req.url === 'string' ? req.url : '/', queryPolicy(config)));
   const userAgent = headers['user-agent'];
-  if (typeof userAgent === 'string' && userAgent !== '') {
-    if (span.metrics['http.useragent'] !== undefined) delete span.metrics['http.useragent'];
-    span.meta['http.useragent'] = truncate(userAgent);
-  } else if (userAgent) span.setTag('http.useragent', userAgent);
+  if (typeof userAgent === 'string' && userAgent !== '') span.setMeta('http.useragent', userAgent);
+  else if (userAgent) span.setTag('http.useragent', userAgent);
   if (config.clientIp) {
     const ip = clientIp(req, config.clientIpHeader);
     if (ip) span.setTag('http.client_ip', ip);
@@ -137,9 +130,7 @@ function finishServerSpan(kit: Kit, span: Span, res: ServerResponse, closed: boo
     const aborted = closed && !res.writableFinished;
     if (!aborted || res.headersSent) {
       const status = res.statusCode;
-      // As setTag would write it, with a constant key (see startServerSpan).
-      if (span.metrics['http.status_code'] !== undefined) delete span.metrics['http.status_code'];
-      span.meta['http.status_code'] = truncate(String(status));
+      span.setMeta('http.status_code', String(status));
       if (kit.config.isServerError(status)) span.error = 1;
     }
     if (aborted) span.setTag('http.aborted', 'true');

@@ -10,5 +10,4 @@ export type { TagValue, PropagatedContext } from '../types';
 export { wrapMethod, isPatched, PATCHED } from './wrap';
 export { copyFunctionShape } from '../function-shape';
 export { MAX_RESOURCE, cutResource } from './recipe';
-export { truncate } from '../span';
 export { parseBool } from '../config-parse';
