@@ -9,7 +9,7 @@
 //   NODE_MATRIX=current npm test     only the Node that runs npm (what `npm run test:one` does)
 //   NODE_MATRIX=24 npm test          only the pinned 24 (any subset: NODE_MATRIX=22,24)
 //   extra arguments go to mocha:     npm test -- --grep fetch
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
@@ -72,7 +72,43 @@ function selected() {
 /** Longest one version's run may take (a quiet run takes 2 to 3 minutes). */
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
 
-function main() {
+/** At most this many lines of one version's failure report are repeated in the summary. */
+const DIGEST_LINES = 120;
+
+/**
+ * Runs mocha on `bin`, its output passed through as it comes, and resolves with its exit status and the
+ * failure report mocha prints at the end (from "N failing" on). The summary repeats that report, so the
+ * last lines of a long run's output say which tests failed on which Node.
+ */
+function runMocha(bin, env) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, RUN_TIMEOUT_MS);
+    let tail = '';
+    let report = null;
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      if (report !== null) {
+        if (report.length < DIGEST_LINES) report.push(...chunk.toString('utf8').split('\n'));
+        return;
+      }
+      // Keep a short tail so a "failing" line split across chunks is still found.
+      tail = (tail + chunk.toString('utf8')).slice(-4096);
+      const at = tail.search(/^\s*\d+ failing/m);
+      if (at >= 0) report = tail.slice(at).split('\n');
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ status, signal, timedOut, report: report ? report.slice(0, DIGEST_LINES) : null });
+    });
+  });
+}
+
+async function main() {
   const runs = selected();
   const results = [];
   for (const run of runs) {
@@ -84,12 +120,17 @@ function main() {
     const env = { ...process.env, PATH: `${join(bin, '..')}:${process.env.PATH}` };
     // mocha runs without `exit: true`: a socket or timer a test (or the tracer) leaves open keeps it from
     // ending. The timeout turns that into a failure that says so instead of a CI run that never ends.
-    const child = spawnSync(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
-    if (child.error && child.error.code === 'ETIMEDOUT') {
+    const child = await runMocha(bin, env);
+    if (child.timedOut) {
       log(`Node ${run.version}: mocha did not end within ${RUN_TIMEOUT_MS / 60000} min: a test left a socket, server or timer open (the process would not exit on its own)`);
     }
     const ok = child.status === 0;
-    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal });
+    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, report: child.report });
+  }
+  for (const r of results) {
+    if (r.ok || !r.report) continue;
+    log(`what failed on Node ${r.version}:`);
+    for (const line of r.report) process.stdout.write(`[node-matrix]   | ${line}\n`);
   }
   log('summary:');
   for (const r of results) log(`  Node ${r.version}: ${r.ok ? 'passed' : `FAILED (${r.status})`} in ${r.seconds} s`);
@@ -99,10 +140,8 @@ function main() {
 module.exports = { PINNED, nodeBinary };
 
 if (require.main === module) {
-  try {
-    main();
-  } catch (err) {
+  main().catch((err) => {
     log(`cannot run the matrix: ${err.message}`);
     process.exitCode = 1;
-  }
+  });
 }
