@@ -10,8 +10,9 @@
 //   NODE_MATRIX=24 npm test          only the pinned 24 (any subset: NODE_MATRIX=22,24)
 //   extra arguments go to mocha:     npm test -- --grep fetch
 const { execFileSync, spawn } = require('node:child_process');
-const { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } = require('node:fs');
-const { join, resolve } = require('node:path');
+const { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { dirname, join, resolve } = require('node:path');
 
 /** The pinned versions, newest patch releases of the two LTS lines users deploy. */
 const PINNED = { 22: '22.23.5', 24: '24.22.3' };
@@ -72,6 +73,28 @@ function selected() {
 /** Longest one version's run may take (a quiet run takes 2 to 3 minutes). */
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
 
+/** Where mocha's reporter is: spec, plus a file listing what failed (see the reporter). */
+const reporter = join(__dirname, 'spec-and-failures-reporter.js');
+
+/** More failures than this are not a flake: no test is run again. */
+const MAX_RERUN = 3;
+
+/** A mocha --grep that matches exactly these full titles. */
+function exactTitles(failures) {
+  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `^(?:${failures.map((f) => escape(f.title)).join('|')})$`;
+}
+
+/** The arguments without a --grep/-g (and its value) or --fgrep the caller gave: a rerun brings its own. */
+function withoutGrep(args) {
+  const out = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--grep' || args[i] === '-g' || args[i] === '--fgrep' || args[i] === '-f') i++;
+    else if (!/^--(f?grep)=/.test(args[i])) out.push(args[i]);
+  }
+  return out;
+}
+
 /** At most this many lines of one version's failure report are repeated in the summary. */
 const DIGEST_LINES = 120;
 
@@ -80,9 +103,11 @@ const DIGEST_LINES = 120;
  * failure report mocha prints at the end (from "N failing" on). The summary repeats that report, so the
  * last lines of a long run's output say which tests failed on which Node.
  */
-function runMocha(bin, env) {
+function runMocha(bin, env, args) {
+  const failuresFile = join(mkdtempSync(join(tmpdir(), 'node-matrix-')), 'failures.json');
+  const childEnv = { ...env, NODE_MATRIX_FAILURES: failuresFile };
   return new Promise((resolvePromise) => {
-    const child = spawn(bin, [mochaBin, '--config', '.mocharc.json', ...process.argv.slice(2)], { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(bin, [mochaBin, '--config', '.mocharc.json', '--reporter', reporter, ...args], { cwd: root, env: childEnv, stdio: ['inherit', 'pipe', 'inherit'] });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -103,7 +128,14 @@ function runMocha(bin, env) {
     });
     child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolvePromise({ status, signal, timedOut, report: report ? report.slice(0, DIGEST_LINES) : null });
+      let failures = null;
+      try {
+        failures = JSON.parse(readFileSync(failuresFile, 'utf8'));
+      } catch {
+        // No record: mocha died before its end (a crash or the timeout); nothing is run again.
+      }
+      rmSync(dirname(failuresFile), { recursive: true, force: true });
+      resolvePromise({ status, signal, timedOut, failures, report: report ? report.slice(0, DIGEST_LINES) : null });
     });
   });
 }
@@ -120,20 +152,36 @@ async function main() {
     const env = { ...process.env, PATH: `${join(bin, '..')}:${process.env.PATH}` };
     // mocha runs without `exit: true`: a socket or timer a test (or the tracer) leaves open keeps it from
     // ending. The timeout turns that into a failure that says so instead of a CI run that never ends.
-    const child = await runMocha(bin, env);
+    const child = await runMocha(bin, env, process.argv.slice(2));
     if (child.timedOut) {
       log(`Node ${run.version}: mocha did not end within ${RUN_TIMEOUT_MS / 60000} min: a test left a socket, server or timer open (the process would not exit on its own)`);
     }
-    const ok = child.status === 0;
-    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, report: child.report });
+    let ok = child.status === 0;
+    let rerun = null;
+    const failures = child.failures ?? [];
+    if (!ok && !child.timedOut && failures.length > 0 && failures.length <= MAX_RERUN && failures.every((f) => f.kind === 'test')) {
+      // Tests that start real processes and servers can miss a deadline on a loaded 2-core machine. Each failed
+      // test runs once more, alone; the run passes only if every one of them passes then, and the summary names
+      // them either way, so a flaky test is reported, never hidden.
+      log(`Node ${run.version}: ${failures.length} test(s) failed; running them once more: ${failures.map((f) => JSON.stringify(f.title)).join(', ')}`);
+      const again = await runMocha(bin, env, [...withoutGrep(process.argv.slice(2)), '--grep', exactTitles(failures)]);
+      const failedAgain = new Set(again.failures ? again.failures.map((f) => f.title) : failures.map((f) => f.title));
+      rerun = { tests: failures.map((f) => ({ title: f.title, again: failedAgain.has(f.title) })), ok: again.status === 0 && failedAgain.size === 0 };
+      ok = rerun.ok;
+    }
+    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, report: child.report, rerun });
   }
   for (const r of results) {
-    if (r.ok || !r.report) continue;
+    if (!r.report) continue;
     log(`what failed on Node ${r.version}:`);
     for (const line of r.report) process.stdout.write(`[node-matrix]   | ${line}\n`);
   }
   log('summary:');
-  for (const r of results) log(`  Node ${r.version}: ${r.ok ? 'passed' : `FAILED (${r.status})`} in ${r.seconds} s`);
+  for (const r of results) {
+    const verdict = r.ok ? (r.rerun ? 'passed, with FLAKY tests that failed once and passed when run again' : 'passed') : `FAILED (${r.status})`;
+    log(`  Node ${r.version}: ${verdict} in ${r.seconds} s`);
+    if (r.rerun) for (const t of r.rerun.tests) log(`    ${t.again ? 'failed twice' : 'flaky (passed when run again)'}: ${t.title}`);
+  }
   process.exitCode = results.every((r) => r.ok) ? 0 : 1;
 }
 
