@@ -12,8 +12,8 @@ import { TraceProcessor, type TraceFilter } from './trace-processor';
 import { resolveConfig, type Config, type TracerOptions } from './config';
 import type { SpanOptions } from './span-options';
 import { storage, type Frame } from './scope';
-import { randomId64, newTraceIdHigh, toHex16 } from './ids';
-import type { WireLink } from './otel/links';
+import { randomId64, newTraceIdHigh } from './ids';
+import { addPropagatedLinks } from './span-links';
 import { epochMsToMonotonic } from './clock';
 import { PROPAGATION_ERROR_KEY, TOP_LEVEL_KEY } from './constants';
 import { finishOnCallback, runInSpan } from './run-in-span';
@@ -686,19 +686,7 @@ export class Tracer {
 function applyExtracted(span: Span, ctx: PropagatedContext): void {
   if (ctx.baggage !== undefined) span.trace.baggage = { ...ctx.baggage };
   if (ctx.rootTags !== undefined) Object.assign(span.meta, ctx.rootTags);
-  if (ctx.links !== undefined && ctx.links.length > 0) {
-    const wire: WireLink[] = [];
-    for (const link of ctx.links) {
-      const c = link.context;
-      if (c.traceId === 0n || c.spanId === 0n) continue;
-      const one: WireLink = { trace_id: (c.traceIdHigh || '0000000000000000') + toHex16(c.traceId), span_id: toHex16(c.spanId), attributes: { ...link.attributes } };
-      if (c.tracestate) one.tracestate = c.tracestate;
-      if (c.samplingPriority !== undefined) one.flags = c.samplingPriority > 0 ? 1 : 0;
-      wire.push(one);
-    }
-    // Loaded only when headers disagreed or a restart linked the trace: most processes never need it.
-    (require('./otel/links') as typeof import('./otel/links')).writeLinks(span, wire);
-  }
+  if (ctx.links !== undefined && ctx.links.length > 0) addPropagatedLinks(span, ctx.links);
 }
 
 const OTEL_BAGGAGE_KEY = Symbol.for('OpenTelemetry Baggage Key');

@@ -93,12 +93,12 @@ export interface PropagatedContext {
   rootTags?: Record<string, string>;
 }
 
-/** A span link made while reading headers. */
+/** A span link to a context read from headers. */
 export interface PropagatedLink {
   /** The linked context. */
   context: PropagatedContext;
-  /** Why the link exists (`reason`) and which style carried it (`context_headers`). */
-  attributes: Record<string, string>;
+  /** Why the link exists (`reason`) and which style carried it (`context_headers`); none for a batch's links. */
+  attributes?: Record<string, string>;
 }
 
 /** Carrier of propagation headers: an HTTP header object (lowercase keys) or a text map. */

@@ -115,6 +115,21 @@ function checkRun(run: AppRun, service: string): void {
   assert.equal(audit.resource, `${p}-audit`);
   assert.equal(audit.metrics['messaging.batch.message_count'], 2);
   assert.equal(audit.meta['messaging.system'], 'kafka');
+  // ...in a trace of its own, linked to the trace of each of its messages (both sent by the audit topic's
+  // produce span), as Datadog's batch consumer links them.
+  const auditProducer = batch.find((s) => s.resource === `${p}-audit`)!;
+  assert.notEqual(audit.trace_id, auditProducer.trace_id, 'the batch span starts its own trace');
+  const tid = run.spans.find((s) => s.trace_id === auditProducer.trace_id && s.meta['_dd.p.tid'] !== undefined)?.meta['_dd.p.tid'];
+  assert.match(tid ?? '', /^[0-9a-f]{16}$/, "the producer's trace has a 128-bit id");
+  const hex16 = (id: bigint): string => id.toString(16).padStart(16, '0');
+  const links = JSON.parse(audit.meta['_dd.span_links'] ?? '[]') as Array<{ trace_id: string; span_id: string }>;
+  assert.deepEqual(
+    links.map((l) => [l.trace_id, l.span_id]),
+    [
+      [tid + hex16(auditProducer.trace_id), hex16(auditProducer.span_id)],
+      [tid + hex16(auditProducer.trace_id), hex16(auditProducer.span_id)],
+    ],
+  );
 }
 
 describe('kafkajs integration: real apps against a loopback Kafka protocol server, through the preloader', function () {

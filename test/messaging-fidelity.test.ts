@@ -107,7 +107,9 @@ function shapes(spans: DecodedSpan[], prefix: string, component: string): string
         .filter(([k]) => !NOT_COMPARED.has(k) && !k.startsWith('_dd'))
         .map(([k, v]) => `${k}=${k === 'network.destination.port' && component === 'kafkajs' ? 'PORT' : norm(v)}`)
         .sort();
-      return [s.name, norm(s.resource), `type=${s.type ?? ''}`, s.service, `error=${s.error}`, `parent=${parent ? `${parent.name} ${norm(parent.resource)}` : '-'}`, ...tags].join(' | ');
+      // Span links (a kafkajs batch's, one per message that carried a context): how many, in both tracers.
+      const links = s.meta['_dd.span_links'] === undefined ? [] : [`links=${(JSON.parse(s.meta['_dd.span_links']) as unknown[]).length}`];
+      return [s.name, norm(s.resource), `type=${s.type ?? ''}`, s.service, `error=${s.error}`, `parent=${parent ? `${parent.name} ${norm(parent.resource)}` : '-'}`, ...links, ...tags].join(' | ');
     })
     .sort();
 }

@@ -60,6 +60,21 @@ function consuming(kit: Kit, handler: AnyFunction, batch: boolean): AnyFunction 
       kit.fail(err);
       return Reflect.apply(handler, this, arguments);
     }
+    if (batch) linkMessages(kit, span, (payload as EachMessagePayload).batch?.messages);
     return kit.settle(span, callIn(kit, span, handler, this, arguments));
   };
+}
+
+/**
+ * A batch's span starts a trace of its own, linked to the trace of each message that carried one (as
+ * Datadog's batch consumer does), so every producer's trace still leads to where its message was handled.
+ */
+function linkMessages(kit: Kit, span: Span, messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  try {
+    kit.link(span, messages.map((m: unknown) => extractFrom(kit, (m as EachMessagePayload['message'])?.headers)));
+  } catch (err) {
+    // The span goes on without links; the handler still runs in it.
+    kit.fail(err);
+  }
 }

@@ -203,6 +203,11 @@ export interface Kit {
   /** Read a trace context from incoming headers (null when none). */
   extract(headers: Readonly<Record<string, unknown>>): PropagatedContext | null;
   /**
+   * Link `span` to the traces of `contexts` (span links, as Datadog's batch consumers make one per message
+   * that carried a context); nulls are skipped, and at most 128 links are kept per span.
+   */
+  link(span: Span, contexts: ReadonlyArray<PropagatedContext | null>): void;
+  /**
    * One of the integration's own variables (listed in its hook's `variables`), from the environment the
    * configuration was read from; options given to `tracer.use()` should win over it.
    */
