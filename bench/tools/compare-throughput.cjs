@@ -2,7 +2,8 @@
 // Throughput and server CPU per request of a few server commands, interleaved in one run, each server pinned to
 // CPU 0 and autocannon to CPU 1 (less noise than the full benchmark on a shared 2-core machine; Linux, taskset).
 // A variant is `name=command`, or `name=K:V,K:V|command` for extra environment. Spans go to a throwaway sink on
-// 127.0.0.1:8126. Prints each variant's median throughput ratio to the first variant and its median server CPU
+// 127.0.0.1:8126, or with --agent-like (first argument) to bench/lib/sink.cjs answering as a loaded Datadog
+// Agent does (about 10 traces/s kept, client-side stats and P0 dropping advertised). Prints each variant's median throughput ratio to the first variant and its median server CPU
 // µs per request, then every round.
 //
 //   node bench/tools/compare-throughput.cjs <route> <seconds> <rounds> "untraced=node bench/apps/web.cjs" \
@@ -15,9 +16,11 @@ const { cpuSeconds } = require('../lib/proc.cjs');
 const BENCH = path.resolve(__dirname, '..');
 const AUTOCANNON = path.join(BENCH, 'node_modules', 'autocannon', 'autocannon.js');
 const SINK_PORT = 8126;
-const [route, seconds, rounds, ...specs] = process.argv.slice(2);
+const agentLike = process.argv[2] === '--agent-like';
+const [route, seconds, rounds, ...specs] = process.argv.slice(agentLike ? 3 : 2);
+let sinkUrl = `http://127.0.0.1:${SINK_PORT}`;
 if (!route || !(Number(seconds) > 0) || !(Number(rounds) > 0) || specs.length === 0) {
-  process.stderr.write('usage: compare-throughput.cjs <route> <seconds> <rounds> <name=[K:V,…|]command>…\n');
+  process.stderr.write('usage: compare-throughput.cjs [--agent-like] <route> <seconds> <rounds> <name=[K:V,…|]command>…\n');
   process.exit(2);
 }
 
@@ -32,7 +35,7 @@ function start(spec) {
     PGUSER: process.env.PGUSER || 'postgres',
     PGDATABASE: process.env.PGDATABASE || 'test',
     DD_SERVICE: 'bench-web',
-    DD_TRACE_AGENT_URL: `http://127.0.0.1:${SINK_PORT}`,
+    DD_TRACE_AGENT_URL: sinkUrl,
   };
   for (const kv of envs.split(',').filter(Boolean)) {
     const i = kv.indexOf(':');
@@ -57,7 +60,14 @@ function load(url, secs, json) {
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
-async function main() {
+/** The throwaway sink, or the agent-like one in its own process; resolves with a function that stops it. */
+async function startAnySink() {
+  if (agentLike) {
+    const { startSink } = require('../lib/sink-client.cjs');
+    const sink = await startSink({ agentLike: true });
+    sinkUrl = sink.url;
+    return () => sink.stop();
+  }
   const sink = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -66,6 +76,11 @@ async function main() {
     });
   });
   await new Promise((resolve) => sink.listen(SINK_PORT, '127.0.0.1', resolve));
+  return () => sink.close();
+}
+
+async function main() {
+  const stopSink = await startAnySink();
   const servers = [];
   try {
     for (const spec of specs) servers.push(await start(spec));
@@ -92,7 +107,7 @@ async function main() {
     }
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
-    sink.close();
+    await stopSink();
   }
 }
 
