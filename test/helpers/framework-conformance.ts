@@ -1,0 +1,127 @@
+/**
+ * What every web framework integration promises about a request, asserted one way for all of them: the
+ * request span's name, component, route and resource, web tags and error marking; the request span current
+ * wherever the app's code runs; the plain http span when the integration is off; the debug log's
+ * "patched" lines. A framework's test passes its {@link RequestSpanShape} and its fixture's paths.
+ */
+import * as assert from 'node:assert/strict';
+import type { DecodedSpan } from './test-agent';
+import { assertError, assertNoError, assertWebTags, type Traced } from './framework-app';
+import type { TracedRequest } from './framework-suite';
+
+/** How a framework names its request span. */
+export interface RequestSpanShape {
+  /** The span's name, e.g. `koa.request`. */
+  readonly name: string;
+  /** Its `component` tag; unset: not checked (Nest's request span is its adapter's). */
+  readonly component?: string;
+}
+
+/** An error as the span should carry it: type, then message. */
+export type ExpectedError = readonly [type: string, message: string];
+
+/** What one request should have answered and traced. */
+export interface Expected {
+  /** Default GET. */
+  readonly method?: string;
+  /** The reply's status, also the span's `http.status_code`. */
+  readonly status: number;
+  /** The matched route (`http.route`, resource `<method> <route>`); `null`: none, the resource is the method alone. */
+  readonly route: string | null;
+  /** The error on the span; unset: none at all. */
+  readonly error?: ExpectedError;
+  /** The reply's whole JSON body, when it is known. */
+  readonly json?: Record<string, unknown>;
+  /** The request span is the whole trace (no opt-in child span by default). */
+  readonly alone?: boolean;
+}
+
+/** Name, component, `http.route` and resource of a request span. */
+export function assertRoute(shape: RequestSpanShape, span: DecodedSpan, method: string, route: string | null): void {
+  assert.equal(span.name, shape.name);
+  if (shape.component !== undefined) assert.equal(span.meta.component, shape.component);
+  assert.equal(span.meta['http.route'], route ?? undefined);
+  assert.equal(span.resource, route === null ? method : `${method} ${route}`);
+}
+
+/** The reply and the request span of one request, all of {@link Expected}. */
+export function assertRequestSpan(shape: RequestSpanShape, traced: Traced, expected: Expected): void {
+  const { reply, span, trace } = traced;
+  const method = expected.method ?? 'GET';
+  assert.equal(reply.status, expected.status, `status of ${span.meta['http.url']}`);
+  if (expected.json !== undefined) assert.deepEqual(reply.json, expected.json);
+  assertRoute(shape, span, method, expected.route);
+  assertWebTags(span, method, expected.status);
+  if (expected.error === undefined) assertNoError(span);
+  else assertError(span, ...expected.error);
+  if (expected.alone === true) assert.deepEqual(trace.map((s) => s.name), [shape.name]);
+}
+
+/** The fixtures' failing handlers: the error each throws (or rejects with). */
+export const THROWN: ExpectedError = ['TypeError', 'thrown in handler'];
+export const REJECTED: ExpectedError = ['RangeError', 'async rejection'];
+
+/**
+ * The fixtures' `<prefix>/errors/{throw,async,status}`: a thrown and a rejected error answered 500 mark the
+ * span; an error answered 400 by the framework's own HTTP error does not (a client's fault, not the app's).
+ * Returns the three requests for the framework's own checks of them.
+ */
+export async function assertServerErrors(shape: RequestSpanShape, request: TracedRequest, prefix = ''): Promise<Record<'thrown' | 'rejected' | 'status', Traced>> {
+  const thrown = await request(`${prefix}/errors/throw`);
+  assertRequestSpan(shape, thrown, { status: 500, route: `${prefix}/errors/throw`, error: THROWN });
+  const rejected = await request(`${prefix}/errors/async`);
+  assertRequestSpan(shape, rejected, { status: 500, route: `${prefix}/errors/async`, error: REJECTED });
+  const status = await request(`${prefix}/errors/status`);
+  assertRequestSpan(shape, status, { status: 400, route: `${prefix}/errors/status` });
+  return { thrown, rejected, status };
+}
+
+/** Where the fixtures report the current span: in a hook or middleware and the handler, after await, in a callback. */
+export type CurrentProbe = 'middleware' | 'await' | 'callback';
+
+/**
+ * The request span is the current span where the fixture reports it (`<prefix>/users/5`: `seen` by the
+ * middleware and `span` in the handler; `/ctx/await`: before and after an await; `/ctx/callback`: in a
+ * timer's callback), so the app's own spans and logs join the request's trace.
+ */
+export async function assertCurrentSpan(request: TracedRequest, probes: readonly CurrentProbe[], prefix = ''): Promise<void> {
+  if (probes.includes('middleware')) {
+    const { reply, span } = await request(`${prefix}/users/5`);
+    assert.equal(reply.json!.seen, span.span_id.toString(), 'in the middleware or hook');
+    assert.equal(reply.json!.span, span.span_id.toString(), 'in the handler');
+  }
+  if (probes.includes('await')) {
+    const { reply, span } = await request(`${prefix}/ctx/await`);
+    assert.deepEqual(reply.json, { before: span.span_id.toString(), after: span.span_id.toString() });
+  }
+  if (probes.includes('callback')) {
+    const { reply, span } = await request(`${prefix}/ctx/callback`);
+    assert.deepEqual(reply.json, { callback: span.span_id.toString() });
+  }
+}
+
+/**
+ * POST `body` as JSON to the fixture's echo route: the handler, reached once the framework parsed the body,
+ * still sees the request span as current (body parsing is where a context is most easily lost).
+ */
+export async function assertCurrentAfterBody(shape: RequestSpanShape, request: TracedRequest, path: string, body: unknown, status = 200): Promise<void> {
+  const echo = await request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assertRequestSpan(shape, echo, { method: 'POST', status, route: path, json: { body, span: echo.span.span_id.toString() } });
+}
+
+/** With the framework's integration off, the request keeps the http integration's plain span, still current in the handler. */
+export function assertPlainHttpSpan({ reply, span, trace }: Traced): void {
+  assert.equal(reply.status, 200);
+  assert.equal(span.name, 'web.request');
+  assert.equal(span.meta.component, 'http');
+  assert.equal(span.resource, 'GET');
+  assert.deepEqual(trace.map((s) => s.name), ['web.request']);
+  assert.equal(reply.json!.span, span.span_id.toString());
+}
+
+/** The debug log says `<integration>: patched <module>@<version>` for each module, and no integration failed. */
+export function assertPatched(stderr: string, integration: string, version: string, modules: readonly string[]): void {
+  const v = version.replace(/\./g, '\\.');
+  for (const module of modules) assert.match(stderr, new RegExp(`${integration}: patched ${module}@${v}\\n`));
+  assert.doesNotMatch(stderr, /integration failed/);
+}
