@@ -9,7 +9,7 @@
 import * as assert from 'node:assert/strict';
 import { fixture } from './helpers/run-app';
 import { requestTraced, startMajor } from './helpers/framework-app';
-import { describeFramework, useApp, withApp, type AgentOf } from './helpers/framework-suite';
+import { describeFramework, useApp, withApp, type AgentOf, type StartWith } from './helpers/framework-suite';
 import {
   THROWN,
   assertCurrentAfterBody,
@@ -21,7 +21,7 @@ import {
   type RequestSpanShape,
 } from './helpers/framework-conformance';
 import { assertDescends, assertFailedChild, middlewareSpans } from './helpers/framework-middleware';
-import { assertAnswersAsUntraced, assertLeftUnpatched, type StartWith } from './helpers/framework-transparency';
+import { assertAnswersAsUntraced, assertLeftUnpatched, fixtureRequests } from './helpers/framework-transparency';
 
 type Adapter = 'express' | 'fastify';
 type Flavour = 'cjs' | 'esm';
@@ -121,15 +121,7 @@ describeFramework('NestJS integration (real processes)', (agent) => {
 
     describe(`Nest on ${adapter}: the app answers exactly as it does without the tracer`, () => {
       it('same status and body for every route, error and 404', async () => {
-        await assertAnswersAsUntraced(agent(), start, [
-          ['/api/users/1'],
-          ['/api/errors/throw'],
-          ['/api/errors/async'],
-          ['/api/errors/status'],
-          ['/api/ctx/await'],
-          ['/api/nope'],
-          ['/api/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' }],
-        ]);
+        await assertAnswersAsUntraced(agent(), start, fixtureRequests('/api'));
       });
     });
   }

@@ -5,9 +5,9 @@
  * "patched" lines. A framework's test passes its {@link RequestSpanShape} and its fixture's paths.
  */
 import * as assert from 'node:assert/strict';
-import type { DecodedSpan } from './test-agent';
-import { assertError, assertNoError, assertWebTags, type Traced } from './framework-app';
-import type { TracedRequest } from './framework-suite';
+import type { DecodedSpan, TestAgent } from './test-agent';
+import { assertError, assertNoError, assertWebTags, requestTraced, type Traced } from './framework-app';
+import { withApp, type StartWith, type TracedRequest } from './framework-suite';
 
 /** How a framework names its request span. */
 export interface RequestSpanShape {
@@ -109,8 +109,12 @@ export async function assertCurrentAfterBody(shape: RequestSpanShape, request: T
   assertRequestSpan(shape, echo, { method: 'POST', status, route: path, json: { body, span: echo.span.span_id.toString() } });
 }
 
-/** With the framework's integration off, the request keeps the http integration's plain span, still current in the handler. */
-export function assertPlainHttpSpan({ reply, span, trace }: Traced): void {
+/**
+ * With the framework's integration off (`disable` set to false), a request to `/users/3` keeps the http
+ * integration's plain span, still current in the handler: turning one integration off loses nothing else.
+ */
+export async function assertPlainHttpSpan(agent: TestAgent, start: StartWith, disable: string): Promise<void> {
+  const { reply, span, trace } = await withApp(() => start({ [disable]: 'false' }), (app) => requestTraced(agent, app, '/users/3'));
   assert.equal(reply.status, 200);
   assert.equal(span.name, 'web.request');
   assert.equal(span.meta.component, 'http');

@@ -19,16 +19,16 @@ export interface MiddlewareSpans {
 /** The spans named `name` in `trace`, each with `component` and the request span's service. */
 export function middlewareSpans(trace: readonly DecodedSpan[], request: DecodedSpan, name: string, component: string): MiddlewareSpans {
   const all = trace.filter((s) => s.name === name);
-  for (const s of all) {
-    assert.equal(s.meta.component, component);
-    assert.equal(s.service, request.service);
-  }
-  const byResource = (resource: string): DecodedSpan => {
-    const found = all.find((s) => s.resource === resource);
-    assert.ok(found, `no ${name} ${resource} in ${all.map((s) => s.resource).join(', ')}`);
-    return found;
+  const tags = all.map((s) => ({ resource: s.resource, component: s.meta.component, service: s.service }));
+  assert.deepEqual(tags, all.map((s) => ({ resource: s.resource, component, service: request.service })));
+  return {
+    all,
+    byResource(resource) {
+      const found = all.find((s) => s.resource === resource);
+      assert.ok(found, `no ${name} ${resource} in ${all.map((s) => s.resource).join(', ')}`);
+      return found;
+    },
   };
-  return { all, byResource };
 }
 
 /** Each span of `chain` is the child of the one before it, the first the child of `root`: each ran inside its caller's next(). */

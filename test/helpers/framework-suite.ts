@@ -67,6 +67,9 @@ export function useApp(agent: AgentOf, start: () => Promise<Started>): AppUnderT
   return { started, request: (path, options = {}, until) => requestTraced(agent(), started(), path, options, until) };
 }
 
+/** A framework's start function: its fixture app with extra environment, traced unless `mode` is `'none'`. */
+export type StartWith = (env: Record<string, string | undefined>, mode?: 'none') => Promise<Started>;
+
 /** Run `use` with an app of its own, killed afterwards whether `use` passed or failed. */
 export async function withApp<T>(start: () => Promise<Started>, use: (app: Started) => Promise<T>): Promise<T> {
   const app = await start();

@@ -5,11 +5,9 @@
 import * as assert from 'node:assert/strict';
 import type { DecodedSpan, TestAgent } from './test-agent';
 import { runApp } from './run-app';
-import { SPAN_WAIT_MS, assertSameAnswers, fakePackageApp, type Started } from './framework-app';
+import { SPAN_WAIT_MS, assertSameAnswers, fakePackageApp } from './framework-app';
 import type { SendOptions } from './http-get';
-
-/** A framework's start function: the fixture app with extra environment, traced unless `mode` is `'none'`. */
-export type StartWith = (env: Record<string, string | undefined>, mode?: 'none') => Promise<Started>;
+import type { StartWith } from './framework-suite';
 
 /**
  * The same `requests` to an untraced copy of the app and a copy traced with every opt-in span: the same
@@ -17,7 +15,7 @@ export type StartWith = (env: Record<string, string | undefined>, mode?: 'none')
  * against an app the tracer missed). The fixtures' own tracer-API calls are off in both, since they add
  * span ids to the answers.
  */
-export async function assertAnswersAsUntraced(agent: TestAgent, start: StartWith, requests: ReadonlyArray<[string, SendOptions?]>): Promise<void> {
+export async function assertAnswersAsUntraced(agent: TestAgent, start: StartWith, requests: readonly Request[]): Promise<void> {
   const plain = await start({ FIXTURE_TRACER_API: 'off' }, 'none');
   const traced = await start({ FIXTURE_TRACER_API: 'off', DD_TRACE_MIDDLEWARE_TRACING_ENABLED: 'true' });
   try {
@@ -32,6 +30,19 @@ export async function assertAnswersAsUntraced(agent: TestAgent, start: StartWith
     plain.app.kill();
     traced.app.kill();
   }
+}
+
+/** A request as {@link assertSameAnswers} takes it: path and send options. */
+export type Request = [string, SendOptions?];
+
+/**
+ * The requests every fixture app answers under `prefix`: a route, a 404, the three failing handlers, the
+ * awaiting handler and a JSON echo. A framework's test adds its own routes.
+ */
+export function fixtureRequests(prefix = ''): Request[] {
+  const paths = ['/users/1', '/nope', '/errors/throw', '/errors/async', '/errors/status', '/ctx/await'];
+  const echo: Request = [`${prefix}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' }];
+  return [...paths.map((path): Request => [`${prefix}${path}`]), echo];
 }
 
 /** A fake release of a framework outside the integration's range (see {@link fakePackageApp}). */
