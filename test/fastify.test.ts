@@ -11,8 +11,6 @@ import { fixture } from './helpers/run-app';
 import { aliasAppDir, startMajor } from './helpers/framework-app';
 import { describeFramework, useApp, withApp, type AgentOf, type StartWith } from './helpers/framework-suite';
 import {
-  assertCurrentAfterBody,
-  assertCurrentSpan,
   assertPatched,
   assertPlainHttpSpan,
   assertRequestSpan,
@@ -20,6 +18,7 @@ import {
   type ExpectedError,
   type RequestSpanShape,
 } from './helpers/framework-conformance';
+import { assertCurrentAfterBody, assertCurrentSpan } from './helpers/framework-current-span';
 import { assertChain, assertCurrentIn, assertFailedChild, middlewareSpans } from './helpers/framework-middleware';
 import { assertAnswersAsUntraced, assertLeftUnpatched, fixtureRequests, type Request } from './helpers/framework-transparency';
 
@@ -118,7 +117,7 @@ describeFramework(
         });
 
         it('makes the request span current in hooks and handlers, after await and in callbacks', async () => {
-          await assertCurrentSpan(app.request, ['middleware', 'await', 'callback']);
+          await assertCurrentSpan(FASTIFY, app.request, ['middleware', 'await', 'callback']);
         });
 
         it('keeps the request span current in a handler reached after the body was parsed', async () => {

@@ -1,8 +1,7 @@
 /**
  * What every web framework integration promises about a request, asserted one way for all of them: the
- * request span's name, component, route and resource, web tags and error marking; the request span current
- * wherever the app's code runs; the plain http span when the integration is off; the debug log's
- * "patched" lines. A framework's test passes its {@link RequestSpanShape} and its fixture's paths.
+ * request span's name, component, route and resource, web tags and error marking; the plain http span when
+ * the integration is off; the debug log's "patched" lines. A framework's test passes its {@link RequestSpanShape} and its fixture's paths.
  */
 import * as assert from 'node:assert/strict';
 import type { DecodedSpan, TestAgent } from './test-agent';
@@ -76,37 +75,13 @@ export async function assertServerErrors(shape: RequestSpanShape, request: Trace
   return { thrown, rejected, status };
 }
 
-/** Where the fixtures report the current span: in a hook or middleware and the handler, after await, in a callback. */
-export type CurrentProbe = 'middleware' | 'await' | 'callback';
-
 /**
- * The request span is the current span where the fixture reports it (`<prefix>/users/5`: `seen` by the
- * middleware and `span` in the handler; `/ctx/await`: before and after an await; `/ctx/callback`: in a
- * timer's callback), so the app's own spans and logs join the request's trace.
+ * The fixtures' `/handled/x`: the app's own error handler answers 503 with `{ error }`; the span is still
+ * marked with the error, which the app caught but which still failed the request.
  */
-export async function assertCurrentSpan(request: TracedRequest, probes: readonly CurrentProbe[], prefix = ''): Promise<void> {
-  if (probes.includes('middleware')) {
-    const { reply, span } = await request(`${prefix}/users/5`);
-    assert.equal(reply.json!.seen, span.span_id.toString(), 'in the middleware or hook');
-    assert.equal(reply.json!.span, span.span_id.toString(), 'in the handler');
-  }
-  if (probes.includes('await')) {
-    const { reply, span } = await request(`${prefix}/ctx/await`);
-    assert.deepEqual(reply.json, { before: span.span_id.toString(), after: span.span_id.toString() });
-  }
-  if (probes.includes('callback')) {
-    const { reply, span } = await request(`${prefix}/ctx/callback`);
-    assert.deepEqual(reply.json, { callback: span.span_id.toString() });
-  }
-}
-
-/**
- * POST `body` as JSON to the fixture's echo route: the handler, reached once the framework parsed the body,
- * still sees the request span as current (body parsing is where a context is most easily lost).
- */
-export async function assertCurrentAfterBody(shape: RequestSpanShape, request: TracedRequest, path: string, body: unknown, status = 200): Promise<void> {
-  const echo = await request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assertRequestSpan(shape, echo, { method: 'POST', status, route: path, json: { body, span: echo.span.span_id.toString() } });
+export async function assertHandledByApp(shape: RequestSpanShape, request: TracedRequest, route: string): Promise<void> {
+  const message = 'handled by the app';
+  assertRequestSpan(shape, await request('/handled/x'), { status: 503, route, json: { error: message }, error: ['Error', message] });
 }
 
 /**
