@@ -1,7 +1,8 @@
 /**
  * What every web framework integration promises about a request, asserted one way for all of them: the
  * request span's name, component, route and resource, web tags and error marking; the plain http span when
- * the integration is off; the debug log's "patched" lines. A framework's test passes its {@link RequestSpanShape} and its fixture's paths.
+ * the integration is off; the debug log's "patched" lines. A framework's test passes its
+ * {@link RequestSpanShape} and its fixture's paths.
  */
 import * as assert from 'node:assert/strict';
 import type { DecodedSpan, TestAgent } from './test-agent';
@@ -56,8 +57,9 @@ export function assertRequestSpan(shape: RequestSpanShape, traced: Traced, expec
   if (expected.alone === true) assert.deepEqual(trace.map((s) => s.name), [shape.name]);
 }
 
-/** The fixtures' failing handlers: the error each throws (or rejects with). */
+/** What the fixtures' throwing handler (`/errors/throw`) throws. */
 export const THROWN: ExpectedError = ['TypeError', 'thrown in handler'];
+/** What the fixtures' async handler (`/errors/async`) rejects with. */
 export const REJECTED: ExpectedError = ['RangeError', 'async rejection'];
 
 /**
