@@ -49,6 +49,16 @@ export async function startApp(agent: TestAgent, file: string, label: string, en
   return { app, url: `http://127.0.0.1:${port}`, version };
 }
 
+/**
+ * {@link startApp}, then check the app runs `major` of its framework: an aliased old major copied wrong
+ * would otherwise test the newest one twice.
+ */
+export async function startMajor(agent: TestAgent, file: string, label: string, major: number, env: Record<string, string | undefined> = {}, mode?: StartMode): Promise<Started> {
+  const started = await startApp(agent, file, label, env, mode);
+  assert.equal(Number(started.version.split('.')[0]), major, `the app runs ${label} ${started.version}`);
+  return started;
+}
+
 let marks = 0;
 
 /** A unique query marker to find one request's spans among everything the agent received. */
