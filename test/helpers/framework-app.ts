@@ -130,8 +130,8 @@ export function assertError(span: DecodedSpan, type: string, message: string): v
 }
 
 /**
- * The same requests to an untraced copy and a traced copy of an app: the same status and body each time
- * (`normalize` removes what legitimately differs between two processes, e.g. span ids).
+ * The same requests to an untraced copy and a traced copy of an app: the same status and byte-identical body
+ * each time (the fixtures answer nothing that differs between two processes).
  */
 export async function assertSameAnswers(plain: Started, traced: Started, requests: ReadonlyArray<[string, SendOptions?]>): Promise<void> {
   for (const [path, options] of requests) {
