@@ -79,10 +79,22 @@ const reporter = join(__dirname, 'spec-and-failures-reporter.js');
 /** More failures than this are not a flake: no test is run again. */
 const MAX_RERUN = 3;
 
-/** A mocha --grep that matches exactly these full titles. */
-function exactTitles(failures) {
-  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return `^(?:${failures.map((f) => escape(f.title)).join('|')})$`;
+const escapeRegExp = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A mocha --grep for the failures: a failed test's exact full title, or every test of a failed hook's suite. */
+function rerunPattern(failures) {
+  return `^(?:${failures.map((f) => (f.kind === 'hook' ? `${escapeRegExp(f.suite)} ` : `${escapeRegExp(f.title)}$`)).join('|')})`;
+}
+
+/**
+ * Whether a failure passed when run again: a test, if it is among the tests that passed; a hook, if at least one
+ * test of its suite ran and passed and nothing failed.
+ */
+function passedAgain(failure, record) {
+  if (!record) return false;
+  if (failure.kind === 'test') return record.passed.includes(failure.title);
+  const inSuite = (title) => title.startsWith(`${failure.suite} `);
+  return !record.failures.some((f) => f.title === failure.title || inSuite(f.title)) && record.passed.some(inSuite);
 }
 
 /** The arguments without a --grep/-g (and its value) or --fgrep the caller gave: a rerun brings its own. */
@@ -128,14 +140,14 @@ function runMocha(bin, env, args) {
     });
     child.on('close', (status, signal) => {
       clearTimeout(timer);
-      let failures = null;
+      let record = null;
       try {
-        failures = JSON.parse(readFileSync(failuresFile, 'utf8'));
+        record = JSON.parse(readFileSync(failuresFile, 'utf8'));
       } catch {
         // No record: mocha died before its end (a crash or the timeout); nothing is run again.
       }
       rmSync(dirname(failuresFile), { recursive: true, force: true });
-      resolvePromise({ status, signal, timedOut, failures, report: report ? report.slice(0, DIGEST_LINES) : null });
+      resolvePromise({ status, signal, timedOut, record, report: report ? report.slice(0, DIGEST_LINES) : null });
     });
   });
 }
@@ -158,15 +170,15 @@ async function main() {
     }
     let ok = child.status === 0;
     let rerun = null;
-    const failures = child.failures ?? [];
-    if (!ok && !child.timedOut && failures.length > 0 && failures.length <= MAX_RERUN && failures.every((f) => f.kind === 'test')) {
+    const failures = child.record ? child.record.failures : [];
+    if (!ok && !child.timedOut && failures.length > 0 && failures.length <= MAX_RERUN && failures.every((f) => f.kind === 'test' || f.suite)) {
       // Tests that start real processes and servers can miss a deadline on a loaded 2-core machine. Each failed
-      // test runs once more, alone; the run passes only if every one of them passes then, and the summary names
-      // them either way, so a flaky test is reported, never hidden.
-      log(`Node ${run.version}: ${failures.length} test(s) failed; running them once more: ${failures.map((f) => JSON.stringify(f.title)).join(', ')}`);
-      const again = await runMocha(bin, env, [...withoutGrep(process.argv.slice(2)), '--grep', exactTitles(failures)]);
-      const failedAgain = new Set(again.failures ? again.failures.map((f) => f.title) : failures.map((f) => f.title));
-      rerun = { tests: failures.map((f) => ({ title: f.title, again: failedAgain.has(f.title) })), ok: again.status === 0 && failedAgain.size === 0 };
+      // test (or, for a failed hook, its suite's tests) runs once more, alone; the run passes only if every one
+      // passes then, and the summary names them either way, so a flaky test is reported, never hidden.
+      log(`Node ${run.version}: ${failures.length} failure(s); running again: ${failures.map((f) => JSON.stringify(f.kind === 'hook' ? `${f.suite} (the suite of a failed hook)` : f.title)).join(', ')}`);
+      const again = await runMocha(bin, env, [...withoutGrep(process.argv.slice(2)), '--grep', rerunPattern(failures)]);
+      const tests = failures.map((f) => ({ title: f.title, again: !passedAgain(f, again.record) }));
+      rerun = { tests, ok: again.status === 0 && tests.every((t) => !t.again) };
       ok = rerun.ok;
     }
     results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, report: child.report, rerun });

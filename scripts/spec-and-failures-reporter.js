@@ -1,7 +1,8 @@
 'use strict';
 // mocha's spec reporter, plus a record of what failed, for scripts/node-matrix.js: with NODE_MATRIX_FAILURES set
-// to a file path, writes there at the end a JSON list of { title, kind } per failure (kind 'test' or 'hook'),
-// which the matrix uses to run failed tests once more and to name them in its summary.
+// to a file path, writes there at the end { failures, passed }: per failure its full title, its kind ('test' or
+// 'hook') and, for a hook, the full title of the suite whose tests it kept from running; and the full titles of
+// the tests that passed. The matrix uses them to run failed tests once more and to name them in its summary.
 const { writeFileSync } = require('node:fs');
 const { reporters } = require('mocha');
 
@@ -9,12 +10,15 @@ class SpecAndFailures extends reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     const failures = [];
+    const passed = [];
     runner.on('fail', (test) => {
-      failures.push({ title: test.fullTitle(), kind: test.type === 'hook' ? 'hook' : 'test' });
+      const hook = test.type === 'hook';
+      failures.push({ title: test.fullTitle(), kind: hook ? 'hook' : 'test', suite: hook && test.parent ? test.parent.fullTitle() : undefined });
     });
+    runner.on('pass', (test) => passed.push(test.fullTitle()));
     runner.once('end', () => {
       const file = process.env.NODE_MATRIX_FAILURES;
-      if (file) writeFileSync(file, JSON.stringify(failures));
+      if (file) writeFileSync(file, JSON.stringify({ failures, passed }));
     });
   }
 }
