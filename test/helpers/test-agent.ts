@@ -19,6 +19,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeTracePayload, type DecodedSpan, type TraceVersion } from './msgpack-decode';
 
+/** How long the waits below give spans to arrive unless told otherwise (mocha's per-test timeout is 20 s). */
+const DEFAULT_WAIT_MS = 10_000;
+
 export type { DecodedSpan } from './msgpack-decode';
 
 /** Options of {@link TestAgent.start}. */
@@ -143,9 +146,10 @@ export class TestAgent {
 
   /**
    * Resolve with all spans received so far once `predicate(spans)` is true (checked now and on each request);
-   * reject after `timeoutMs` with a message listing the spans that did arrive.
+   * reject after `timeoutMs` with a message listing the spans that did arrive. The default leaves room for a
+   * 2-second flush in an app slowed by a loaded 2-core CI machine; a passing wait ends at the first match.
    */
-  waitForSpans(predicate: (spans: DecodedSpan[]) => boolean, timeoutMs = 5000): Promise<DecodedSpan[]> {
+  waitForSpans(predicate: (spans: DecodedSpan[]) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<DecodedSpan[]> {
     return this.waitFor(
       () => {
         const spans = this.spans();
@@ -157,7 +161,7 @@ export class TestAgent {
   }
 
   /** Resolve with the trace requests once at least `count` arrived; reject after `timeoutMs`. */
-  waitForRequests(count: number, timeoutMs = 5000): Promise<RecordedRequest[]> {
+  waitForRequests(count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<RecordedRequest[]> {
     return this.waitFor(
       () => {
         const requests = this.traceRequests();
