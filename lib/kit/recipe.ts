@@ -40,13 +40,8 @@ export function startFromRecipe(tracer: Tracer, integration: string, recipe: Spa
     startTime: recipe.startTime,
   });
   span.meta.component = recipe.component ?? integration;
-  // What setTag('span.kind', kind) does (a kind other than internal also marks the span measured, as
-  // Datadog's tracer does), through Span.setMeta's constant-key path: this runs on every span.
-  const kind = recipe.kind;
-  if (typeof kind === 'string') {
-    span.setMeta('span.kind', kind);
-    if (kind !== 'internal') span.metrics['_dd.measured'] = 1;
-  } else if (kind !== undefined) span.setTag('span.kind', kind);
+  // Span.setKind, not setTag: the constant-key path, and this runs on every integration span.
+  if (recipe.kind !== undefined) span.setKind(recipe.kind);
   const tags = recipe.tags;
   if (tags !== undefined) {
     for (const key in tags) {
