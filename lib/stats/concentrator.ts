@@ -51,6 +51,12 @@ export interface Group {
   readonly error: LogCollapsingLowestDenseDDSketch;
 }
 
+/** What groups spans: the agent's aggregation key. */
+type GroupKey = Pick<
+  Group,
+  'service' | 'name' | 'resource' | 'type' | 'httpStatusCode' | 'synthetics' | 'httpMethod' | 'httpEndpoint' | 'spanKind' | 'grpcStatusCode' | 'peerTags' | 'isTraceRoot'
+>;
+
 /** A closed (or, at exit, the open) bucket. */
 export interface Bucket {
   /** Start, epoch nanoseconds. */
@@ -165,8 +171,20 @@ export class Concentrator {
     ) {
       group = last.group;
     } else {
-      const key = [span.service, span.name, span.resource, span.type, httpStatusCode, synthetics ? 1 : 0, httpMethod, httpEndpoint, kind, grpc, isTraceRoot, peerKey].join(SEP);
-      group = this.findGroup(bucket, key, span, httpStatusCode, synthetics, httpMethod, httpEndpoint, kind, grpc, isTraceRoot, peerTags);
+      group = this.findGroup(bucket, {
+        service: span.service,
+        name: span.name,
+        resource: span.resource,
+        type: span.type,
+        httpStatusCode,
+        synthetics,
+        httpMethod,
+        httpEndpoint,
+        spanKind: kind,
+        grpcStatusCode: grpc,
+        peerTags,
+        isTraceRoot,
+      });
       if (group === undefined) return;
       if (this.lastGroups.size >= MAX_LAST_GROUPS) this.lastGroups.clear();
       this.lastGroups.set(span.name, { bucket, peerKey, group });
@@ -182,46 +200,16 @@ export class Concentrator {
     }
   }
 
-  /** The group of `key` in `bucket`, made if missing; undefined when the bucket is full. */
-  private findGroup(
-    bucket: Bucket,
-    key: string,
-    span: EncodableSpan,
-    httpStatusCode: number,
-    synthetics: boolean,
-    httpMethod: string,
-    httpEndpoint: string,
-    kind: string,
-    grpc: string,
-    isTraceRoot: 1 | 2,
-    peerTags: readonly string[],
-  ): Group | undefined {
+  /** The group of these fields in `bucket`, made if missing; undefined when the bucket is full. */
+  private findGroup(bucket: Bucket, k: GroupKey): Group | undefined {
+    const key = [k.service, k.name, k.resource, k.type, k.httpStatusCode, k.synthetics ? 1 : 0, k.httpMethod, k.httpEndpoint, k.spanKind, k.grpcStatusCode, k.isTraceRoot, k.peerTags.join(',')].join(SEP);
     let group = bucket.groups.get(key);
     if (group === undefined) {
       if (bucket.groups.size >= MAX_GROUPS_PER_BUCKET) {
         this.overflowSpans++;
         return undefined;
       }
-      group = {
-        service: span.service,
-        name: span.name,
-        resource: span.resource,
-        type: span.type,
-        httpStatusCode,
-        synthetics,
-        httpMethod,
-        httpEndpoint,
-        spanKind: kind,
-        grpcStatusCode: grpc,
-        peerTags,
-        isTraceRoot,
-        hits: 0,
-        errors: 0,
-        topLevelHits: 0,
-        duration: 0,
-        ok: newSketch(),
-        error: newSketch(),
-      };
+      group = { ...k, hits: 0, errors: 0, topLevelHits: 0, duration: 0, ok: newSketch(), error: newSketch() };
       bucket.groups.set(key, group);
     }
     return group;
