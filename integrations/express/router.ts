@@ -12,7 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import { wrapMethod, type Kit } from '../../lib/kit';
 import { refineWebSpan, webSpanOf, type WebSpanRefinement } from '../http/web';
-import { STATE, createState, type ExpressRequest, type RequestState, type SpanWithState } from './request-state';
+import { STATE, createState, type ExpressRequest, type SpanWithState } from './request-state';
 import { recordRoute, recordUse, type RouterLike } from './layer-routes';
 import { recordError } from './errors';
 
@@ -29,15 +29,10 @@ function stackLength(router: RouterLike): number {
 }
 
 /** The callback the outermost router calls when routing ends: sees an error nobody handled, then goes on. */
-function finalCallback(kit: Kit, state: RequestState, req: ExpressRequest, res: unknown, out: Fn): Fn {
+function finalCallback(kit: Kit, req: ExpressRequest, res: unknown, out: Fn): Fn {
   return function done(this: unknown, err?: unknown): unknown {
-    if (err) {
-      try {
-        recordError(kit, req, res, err);
-      } catch (e) {
-        kit.fail(e);
-      }
-    }
+    // recordError never throws (framework/server-error.ts catches and reports through kit.fail).
+    recordError(kit, req, res, err);
     return Reflect.apply(out, this, arguments);
   };
 }
@@ -86,9 +81,9 @@ function patchRouterProto(proto: object, kit: Kit, alwaysExpress: boolean): void
       let callback = out;
       try {
         if (span.duration < 0 && kit.active()) {
-          const state = createState(span);
+          createState(span);
           if (alwaysExpress || request.app !== undefined) refineWebSpan(request, EXPRESS_NAMING);
-          if (typeof out === 'function') callback = finalCallback(kit, state, request, res as ServerResponse, out as Fn);
+          if (typeof out === 'function') callback = finalCallback(kit, request, res as ServerResponse, out as Fn);
         }
       } catch (err) {
         kit.fail(err);
