@@ -94,7 +94,7 @@ function passedAgain(failure, record) {
   if (!record) return false;
   if (failure.kind === 'test') return record.passed.includes(failure.title);
   const inSuite = (title) => title.startsWith(`${failure.suite} `);
-  return !record.failures.some((f) => f.title === failure.title || inSuite(f.title)) && record.passed.some(inSuite);
+  return !record.failures.some((f) => inSuite(f.title)) && record.passed.some(inSuite);
 }
 
 /** The arguments without a --grep/-g (and its value) or --fgrep the caller gave: a rerun brings its own. */
@@ -107,47 +107,34 @@ function withoutGrep(args) {
   return out;
 }
 
-/** At most this many lines of one version's failure report are repeated in the summary. */
-const DIGEST_LINES = 120;
-
 /**
- * Runs mocha on `bin`, its output passed through as it comes, and resolves with its exit status and the
- * failure report mocha prints at the end (from "N failing" on). The summary repeats that report, so the
- * last lines of a long run's output say which tests failed on which Node.
+ * Runs mocha on `bin` and resolves with its exit status and what the reporter recorded (null when mocha died
+ * before its end: a crash or the timeout).
  */
 function runMocha(bin, env, args) {
-  const failuresFile = join(mkdtempSync(join(tmpdir(), 'node-matrix-')), 'failures.json');
-  const childEnv = { ...env, NODE_MATRIX_FAILURES: failuresFile };
+  const recordDir = mkdtempSync(join(tmpdir(), 'node-matrix-'));
+  const recordFile = join(recordDir, 'record.json');
   return new Promise((resolvePromise) => {
-    const child = spawn(bin, [mochaBin, '--config', '.mocharc.json', '--reporter', reporter, ...args], { cwd: root, env: childEnv, stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(bin, [mochaBin, '--config', '.mocharc.json', '--reporter', reporter, ...args], {
+      cwd: root,
+      env: { ...env, NODE_MATRIX_FAILURES: recordFile },
+      stdio: 'inherit',
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, RUN_TIMEOUT_MS);
-    let tail = '';
-    let report = null;
-    child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
-      if (report !== null) {
-        if (report.length < DIGEST_LINES) report.push(...chunk.toString('utf8').split('\n'));
-        return;
-      }
-      // Keep a short tail so a "failing" line split across chunks is still found.
-      tail = (tail + chunk.toString('utf8')).slice(-4096);
-      const at = tail.search(/^\s*\d+ failing/m);
-      if (at >= 0) report = tail.slice(at).split('\n');
-    });
     child.on('close', (status, signal) => {
       clearTimeout(timer);
       let record = null;
       try {
-        record = JSON.parse(readFileSync(failuresFile, 'utf8'));
+        record = JSON.parse(readFileSync(recordFile, 'utf8'));
       } catch {
-        // No record: mocha died before its end (a crash or the timeout); nothing is run again.
+        // No record: nothing is run again, and mocha's own output above says what happened.
       }
-      rmSync(dirname(failuresFile), { recursive: true, force: true });
-      resolvePromise({ status, signal, timedOut, record, report: report ? report.slice(0, DIGEST_LINES) : null });
+      rmSync(recordDir, { recursive: true, force: true });
+      resolvePromise({ status, signal, timedOut, record });
     });
   });
 }
@@ -181,12 +168,16 @@ async function main() {
       rerun = { tests, ok: again.status === 0 && tests.every((t) => !t.again) };
       ok = rerun.ok;
     }
-    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, report: child.report, rerun });
+    results.push({ version: run.version, ok, seconds: Math.round((Date.now() - started) / 1000), status: child.status ?? child.signal, failures, rerun });
   }
+  // Repeated here so that the last lines of a long log (all a CI record may keep) say what failed where.
   for (const r of results) {
-    if (!r.report) continue;
+    if (r.failures.length === 0) continue;
     log(`what failed on Node ${r.version}:`);
-    for (const line of r.report) process.stdout.write(`[node-matrix]   | ${line}\n`);
+    for (const f of r.failures) {
+      log(`  ${f.title}`);
+      for (const line of f.error.split('\n')) log(`    | ${line}`);
+    }
   }
   log('summary:');
   for (const r of results) {
