@@ -2,7 +2,7 @@
 // Section 4, memory under load: `spans` spans made at a sustained `rate` (spans/s, in traces of 5: a root and 4
 // children, with tags) through the real exporter to a sink that may answer slowly or not in time. Samples
 // RSS, heap and the exporter's buffer every 250 ms, and prints one JSON line with the peaks, the state after
-// the load, and the exporter's counters (AgentExporter.stats()). Run with --expose-gc.
+// the load, and the exporter's counters (from tracer.health()). Run with --expose-gc.
 //
 //   node --expose-gc bench/lib/memory-worker.cjs '{"sinkUrl":"…","spans":1000000,"rate":50000}'
 const path = require('node:path');
@@ -33,11 +33,9 @@ async function main() {
   makeTrace(tracer, 0); // builds the exporter, so the baseline holds everything but the spans
   global.gc();
   const base = process.memoryUsage();
-  const exporter = tracer.exporter();
   // The exporter's counters, from the public tracer.health() (the exporter itself may be wrapped, e.g. by the
   // trace stats computation, whose own stats() counts other things).
   const stats = () => {
-    if (typeof tracer.health !== 'function') return typeof exporter.stats === 'function' ? exporter.stats() : undefined;
     const h = tracer.health();
     return {
       bufferedBytes: h.buffer.bytes - h.buffer.inFlightBytes,

@@ -333,7 +333,7 @@ function memorySection(res) {
     `${m.spans} spans (traces of 5) at a sustained ${m.rate} spans/s through the real exporter (default buffer cap: 32 MiB of ` +
       'encoded traces waiting or in flight), against sinks that answer at once, after a delay, or later than the exporter\'s 2 s request ' +
       'timeout (a hanging agent). RSS and heap from process.memoryUsage(); "after" is once the exporter settled and after a GC. ' +
-      'Counters from `AgentExporter.stats()`.',
+      'Counters from `tracer.health()`.',
     '',
     table(
       ['agent answers', 'spans/s made', 'RSS before', 'peak RSS', 'RSS after', 'heap before', 'peak heap', 'heap after', 'peak waiting + in flight', 'sent traces', 'dropped (buffer full)', 'failed sends'],

@@ -1,30 +1,28 @@
 'use strict';
 // Throughput and server CPU per request of a few server commands, interleaved in one run, each server pinned to
 // CPU 0 and autocannon to CPU 1 (less noise than the full benchmark on a shared 2-core machine; Linux, taskset).
-// A variant is `name=command`, or `name=K:V,K:V|command` for extra environment. Spans go to a throwaway sink on
-// 127.0.0.1:8126, or with --agent-like (first argument) to bench/lib/sink.cjs answering as a loaded Datadog
-// Agent does (about 10 traces/s kept, client-side stats and P0 dropping advertised). Prints each variant's median throughput ratio to the first variant and its median server CPU
-// µs per request, then every round.
+// A variant is `name=command`, or `name=K:V,K:V|command` for extra environment. Spans go to the benchmark's sink
+// (bench/lib/sink.cjs, in its own process), which with --agent-like (first argument) answers as a loaded Datadog
+// Agent does (about 10 traces/s kept, client-side stats and P0 dropping advertised). Prints each variant's
+// median throughput ratio to the first variant and its median server CPU µs per request, then every round.
 //
 //   node bench/tools/compare-throughput.cjs <route> <seconds> <rounds> "untraced=node bench/apps/web.cjs" \
 //     "ours=node -r ./dist/hooks/register.js bench/apps/web.cjs"
 const { spawn, execFileSync } = require('node:child_process');
-const http = require('node:http');
 const path = require('node:path');
 const { cpuSeconds } = require('../lib/proc.cjs');
+const { startSink } = require('../lib/sink-client.cjs');
 
 const BENCH = path.resolve(__dirname, '..');
 const AUTOCANNON = path.join(BENCH, 'node_modules', 'autocannon', 'autocannon.js');
-const SINK_PORT = 8126;
 const agentLike = process.argv[2] === '--agent-like';
 const [route, seconds, rounds, ...specs] = process.argv.slice(agentLike ? 3 : 2);
-let sinkUrl = `http://127.0.0.1:${SINK_PORT}`;
 if (!route || !(Number(seconds) > 0) || !(Number(rounds) > 0) || specs.length === 0) {
   process.stderr.write('usage: compare-throughput.cjs [--agent-like] <route> <seconds> <rounds> <name=[K:V,…|]command>…\n');
   process.exit(2);
 }
 
-function start(spec) {
+function start(spec, sinkUrl) {
   const eq = spec.indexOf('=');
   const name = spec.slice(0, eq);
   const rest = spec.slice(eq + 1);
@@ -60,30 +58,11 @@ function load(url, secs, json) {
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
-/** The throwaway sink, or the agent-like one in its own process; resolves with a function that stops it. */
-async function startAnySink() {
-  if (agentLike) {
-    const { startSink } = require('../lib/sink-client.cjs');
-    const sink = await startSink({ agentLike: true });
-    sinkUrl = sink.url;
-    return () => sink.stop();
-  }
-  const sink = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.end('{"rate_by_service":{}}');
-    });
-  });
-  await new Promise((resolve) => sink.listen(SINK_PORT, '127.0.0.1', resolve));
-  return () => sink.close();
-}
-
 async function main() {
-  const stopSink = await startAnySink();
+  const sink = await startSink({ agentLike });
   const servers = [];
   try {
-    for (const spec of specs) servers.push(await start(spec));
+    for (const spec of specs) servers.push(await start(spec, sink.url));
     const runs = {};
     for (let r = 0; r < Number(rounds); r++) {
       for (const s of r % 2 ? [...servers].reverse() : servers) {
@@ -107,7 +86,7 @@ async function main() {
     }
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
-    await stopSink();
+    await sink.stop();
   }
 }
 

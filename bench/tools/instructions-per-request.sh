@@ -9,26 +9,20 @@
 #
 # Needs valgrind, PostgreSQL for /users/:id (as the benchmark), and bench/'s dependencies (autocannon).
 # V8 runs --single-threaded (no concurrent compiler or GC threads) so that the count is repeatable. The server
-# exports to a throwaway sink on 127.0.0.1:8126 (answered by this script), or with AGENT_LIKE=1 to the agent-like
-# sink (bench/lib/sink.cjs --agent-like: about 10 traces/s kept, the rest dropped by the tracer); 3000 warm-up
-# requests come first.
+# exports to the benchmark's sink (bench/lib/sink.cjs), which with AGENT_LIKE=1 answers as a loaded Datadog Agent
+# (about 10 traces/s kept, the rest dropped by the tracer); 3000 warm-up requests come first. CG_OUT=FILE keeps
+# callgrind's output there (for callgrind_annotate).
 set -eu
 route=${1:?route, e.g. /hello}; n=${2:?number of measured requests}; shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'kill $sink 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$root"
-if [ "${AGENT_LIKE:-0}" = 1 ]; then
-  node bench/lib/sink.cjs --agent-like >"$work/sink" 2>&1 &
-  sink=$!
-  i=0
-  until grep -q '^sink ' "$work/sink" 2>/dev/null; do i=$((i + 1)); [ $i -gt 40 ] && { echo "the sink did not start" >&2; exit 1; }; sleep 0.25; done
-  agent=http://127.0.0.1:$(sed -n 's/^sink \([0-9]*\).*/\1/p' "$work/sink")
-else
-  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/json');s.end('{\"rate_by_service\":{}}')})}).listen(8126,'127.0.0.1')" &
-  sink=$!
-  agent=http://127.0.0.1:8126
-fi
+node bench/lib/sink.cjs $([ "${AGENT_LIKE:-0}" = 1 ] && echo --agent-like) >"$work/sink" 2>&1 &
+sink=$!
+i=0
+until grep -q '^sink ' "$work/sink" 2>/dev/null; do i=$((i + 1)); [ $i -gt 40 ] && { echo "the sink did not start" >&2; exit 1; }; sleep 0.25; done
+agent=http://127.0.0.1:$(sed -n 's/^sink \([0-9]*\).*/\1/p' "$work/sink")
 DD_SERVICE=bench-web DD_TRACE_AGENT_URL=$agent PGHOST=127.0.0.1 PGUSER=${PGUSER:-postgres} PGDATABASE=${PGDATABASE:-test} \
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/out" \
   node --single-threaded "$@" bench/apps/web.cjs >"$work/server" 2>"$work/stderr" &
