@@ -80,7 +80,7 @@ function random(seed: number): () => number {
   };
 }
 
-describe('v0.4 encoder: spliced bytes', () => {
+describe('encoders writing in place: spliced bytes (v0.4), and both formats on random spans', () => {
   it('keeps tags that repeat, alternate among a few values, or change every span', () => {
     const spans = Array.from({ length: 600 }, (_, i) =>
       span(i, {
@@ -152,44 +152,44 @@ describe('v0.4 encoder: spliced bytes', () => {
   });
 
   for (const Encoder of [V04Encoder, V05Encoder]) {
-  it(`${Encoder.name}: decodes 3,000 random spans exactly: strings of every length and script, numbers of every msgpack width`, () => {
-    const next = random(20261204);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-    const alphabet = ['a', 'Z', '0', '.', '/', ' ', 'é', '€', '😀', '\u0000', '\u007f', '\u0080'];
-    const text = (): string => {
-      const n = pick([0, 1, 19, 20, 21, 31, 32, 33, 100, 255, 256, 300, 5000]);
-      const ascii = next() < 0.7;
-      let unit = '';
-      for (let c = 0; c < 16; c++) unit += ascii ? pick(alphabet.slice(0, 6)) : pick(alphabet);
-      return unit.repeat(Math.ceil(n / 16)).slice(0, n); // may cut a pair in two: a lone surrogate, written as U+FFFD
-    };
-    const numbers = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -1.25, 1e300, Number.MAX_SAFE_INTEGER];
-    const ids = [0n, 1n, 0xffffffffn, 0x100000000n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
-    const spans: EncodableSpan[] = [];
-    for (let i = 0; i < 3000; i++) {
-      const meta: Record<string, string> = {};
-      const metrics: Record<string, number> = {};
-      const tags = pick([0, 1, 5, 15, 16, 17, 40]);
-      for (let t = 0; t < tags; t++) meta[next() < 0.5 ? `k${t}` : text()] = next() < 0.5 ? pick(['GET', 'server', 'pg']) : text();
-      for (let t = 0; t < pick([0, 3, 16]); t++) metrics[`m${t % 20}`] = pick(numbers);
-      spans.push({
-        traceId: pick(ids),
-        spanId: pick(ids),
-        parentId: pick(ids),
-        name: next() < 0.8 ? pick(['express.request', 'pg.query', 'http.request']) : text(),
-        resource: text(),
-        service: next() < 0.8 ? pick(['shop', 'shop-postgres']) : text(),
-        type: pick(['web', 'sql', '', 'custom']),
-        error: next() < 0.1 ? 1 : 0,
-        start: 1_700_000_000_000_000_000n + BigInt(i),
-        duration: pick([0, 1, 127, 65536, 2 ** 32 - 1, 2 ** 32, 5e12]),
-        meta,
-        metrics,
-      });
-    }
-    const decoded = encodeAll(spans.map((s) => [s]), 211, new Encoder());
-    assert.equal(decoded.length, spans.length);
-    decoded.forEach((d, i) => assertSame(d, spans[i]));
-  });
+    it(`${Encoder.name}: decodes 3,000 random spans exactly: strings of every length and script, numbers of every msgpack width`, () => {
+      const next = random(20261204);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+      const alphabet = ['a', 'Z', '0', '.', '/', ' ', 'é', '€', '😀', '\u0000', '\u007f', '\u0080'];
+      const text = (): string => {
+        const n = pick([0, 1, 19, 20, 21, 31, 32, 33, 100, 255, 256, 300, 5000]);
+        const ascii = next() < 0.7;
+        let unit = '';
+        for (let c = 0; c < 16; c++) unit += ascii ? pick(alphabet.slice(0, 6)) : pick(alphabet);
+        return unit.repeat(Math.ceil(n / 16)).slice(0, n); // may cut a pair in two: a lone surrogate, written as U+FFFD
+      };
+      const numbers = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -1.25, 1e300, Number.MAX_SAFE_INTEGER];
+      const ids = [0n, 1n, 0xffffffffn, 0x100000000n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
+      const spans: EncodableSpan[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const meta: Record<string, string> = {};
+        const metrics: Record<string, number> = {};
+        const tags = pick([0, 1, 5, 15, 16, 17, 40]);
+        for (let t = 0; t < tags; t++) meta[next() < 0.5 ? `k${t}` : text()] = next() < 0.5 ? pick(['GET', 'server', 'pg']) : text();
+        for (let t = 0; t < pick([0, 3, 16]); t++) metrics[`m${t % 20}`] = pick(numbers);
+        spans.push({
+          traceId: pick(ids),
+          spanId: pick(ids),
+          parentId: pick(ids),
+          name: next() < 0.8 ? pick(['express.request', 'pg.query', 'http.request']) : text(),
+          resource: text(),
+          service: next() < 0.8 ? pick(['shop', 'shop-postgres']) : text(),
+          type: pick(['web', 'sql', '', 'custom']),
+          error: next() < 0.1 ? 1 : 0,
+          start: 1_700_000_000_000_000_000n + BigInt(i),
+          duration: pick([0, 1, 127, 65536, 2 ** 32 - 1, 2 ** 32, 5e12]),
+          meta,
+          metrics,
+        });
+      }
+      const decoded = encodeAll(spans.map((s) => [s]), 211, new Encoder());
+      assert.equal(decoded.length, spans.length);
+      decoded.forEach((d, i) => assertSame(d, spans[i]));
+    });
   }
 });

@@ -318,24 +318,31 @@ describe('custom instrumentation API', () => {
     });
 
     it('base tags: the same keys, in the same order, for every combination of env, version, tags and global setTag; each span owns its copy', () => {
-      const cases: Array<[Parameters<typeof captureTracer>[0], ((t: ReturnType<typeof captureTracer>['tracer']) => void) | undefined, string[]]> = [
-        [{ env: '', version: '' }, undefined, []],
-        [{ env: 'prod', version: '' }, undefined, []],
-        [{ env: '', version: '2' }, undefined, []],
-        [{}, undefined, []],
-        [{ tags: { team: 'lunch' } }, undefined, ['team']],
-        [{}, (t) => t.setTags({ region: 'eu' }), ['region']],
-        [{}, (t) => t.setTags({ version: 7 }), []],
+      type Case = {
+        options: Parameters<typeof captureTracer>[0];
+        after?: (t: ReturnType<typeof captureTracer>['tracer']) => void;
+        /** Meta keys after the process's own; `version` moves to the metrics when set as a number. */
+        meta: string[];
+        numericVersion?: boolean;
+      };
+      const cases: Case[] = [
+        { options: { env: '', version: '' }, meta: [] },
+        { options: { env: 'prod', version: '' }, meta: [] },
+        { options: { env: '', version: '2' }, meta: [] },
+        { options: {}, meta: [] },
+        { options: { tags: { team: 'lunch' } }, meta: ['team'] },
+        { options: {}, after: (t) => t.setTags({ region: 'eu' }), meta: ['region'] },
+        { options: {}, after: (t) => t.setTags({ version: 7 }), meta: [], numericVersion: true },
       ];
-      for (const [options, after, keys] of cases) {
+      for (const { options, after, meta, numericVersion } of cases) {
         const { tracer } = captureTracer(options);
         after?.(tracer);
         const a = tracer.startSpan('a');
         const b = tracer.startSpan('b', { childOf: null });
         // An empty env or version option falls back to what the configuration finds (e.g. the app's version).
-        const expected = ['language', 'runtime-id', ...(tracer.config.env ? ['env'] : []), ...(tracer.config.version ? ['version'] : []), ...keys];
-        assert.deepEqual(Object.keys(a.meta), after === cases[6][1] ? expected.filter((k) => k !== 'version') : expected, JSON.stringify(options));
-        assert.deepEqual(Object.keys(a.metrics).filter((k) => k !== '_dd.top_level'), after === cases[6][1] ? ['process_id', 'version'] : ['process_id']);
+        const own = ['language', 'runtime-id', ...(tracer.config.env ? ['env'] : []), ...(tracer.config.version && !numericVersion ? ['version'] : [])];
+        assert.deepEqual(Object.keys(a.meta), [...own, ...meta], JSON.stringify(options));
+        assert.deepEqual(Object.keys(a.metrics).filter((k) => k !== '_dd.top_level'), numericVersion ? ['process_id', 'version'] : ['process_id']);
         assert.notEqual(a.meta, b.meta);
         assert.notEqual(a.metrics, b.metrics);
         a.meta.extra = 'x';
