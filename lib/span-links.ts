@@ -5,9 +5,27 @@
  * @internal
  */
 import type { Span } from './span';
-import type { PropagatedLink } from './types';
+import type { PropagatedContext, PropagatedLink } from './types';
 import type { WireLink } from './otel/links';
 import { toHex16 } from './ids';
+
+/** Links kept per span (the OpenTelemetry SDK's default limit); later ones are dropped. */
+export const MAX_LINKS = 128;
+
+/**
+ * Link `span` to the non-null `contexts`, reading no more of them than can be kept: a batch of thousands
+ * of messages stops being read (and its headers extracted) once the span has its 128 links.
+ * @internal
+ */
+export function linkContexts(span: Span, contexts: Iterable<PropagatedContext | null>): void {
+  const links: PropagatedLink[] = [];
+  for (const context of contexts) {
+    if (context === null || context.traceId === 0n || context.spanId === 0n) continue;
+    links.push({ context });
+    if (links.length >= MAX_LINKS) break;
+  }
+  addPropagatedLinks(span, links);
+}
 
 /**
  * Link `span` to other traces' contexts (span links in `_dd.span_links`, as the agent reads them), in one

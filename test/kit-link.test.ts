@@ -57,6 +57,21 @@ describe('kit.link: span links to the contexts of other traces', () => {
     assert.equal(links[127].span_id, hex16(2127n));
   });
 
+  it('reads contexts only until the span has its 128 links (a large batch is not extracted past them)', () => {
+    const { kit, extract } = setup();
+    let read = 0;
+    function* contexts(): Generator<PropagatedContext | null> {
+      for (let i = 0; i < 1000; i++) {
+        read++;
+        yield i % 2 === 0 ? null : extract({ 'x-datadog-trace-id': String(1000 + i), 'x-datadog-parent-id': String(2000 + i) });
+      }
+    }
+    const span = kit.startSpan({ name: 'batch' });
+    kit.link(span, contexts());
+    span.finish();
+    assert.equal(read, 256, 'the 128th context is the 256th item (every other one is null)');
+  });
+
   it('a context that throws when read turns the integration off through fail(), and never reaches the caller', () => {
     const { kit, exporter, failures } = setup();
     const hostile = {

@@ -2,7 +2,7 @@
  * `kafka.consume` spans: the `eachMessage` / `eachBatch` handlers given to a kafkajs consumer's `run`.
  * @internal
  */
-import { wrapMethod, type AnyFunction, type Kit, type Span } from '../../lib/kit';
+import { wrapMethod, type AnyFunction, type Kit, type PropagatedContext, type Span } from '../../lib/kit';
 import { callIn } from './call';
 import { extractFrom } from './headers';
 
@@ -72,9 +72,14 @@ function consuming(kit: Kit, handler: AnyFunction, batch: boolean): AnyFunction 
 function linkMessages(kit: Kit, span: Span, messages: unknown): void {
   if (!Array.isArray(messages)) return;
   try {
-    kit.link(span, messages.map((m: unknown) => extractFrom(kit, (m as EachMessagePayload['message'])?.headers)));
+    kit.link(span, contextsOf(kit, messages));
   } catch (err) {
     // The span goes on without links; the handler still runs in it.
     kit.fail(err);
   }
+}
+
+/** Each message's context, extracted only as far as kit.link reads. */
+function* contextsOf(kit: Kit, messages: readonly unknown[]): Generator<PropagatedContext | null> {
+  for (const m of messages) yield extractFrom(kit, (m as EachMessagePayload['message'])?.headers);
 }

@@ -7,7 +7,7 @@
  */
 import type { Span } from '../span';
 import type { Tracer } from '../tracer';
-import type { PropagatedContext, PropagatedLink } from '../types';
+import type { PropagatedContext } from '../types';
 import { storage, isTracingSuppressed, type Frame } from '../scope';
 import { debug, warnOnce } from '../log';
 import type { AnyFunction, Kit, KitConfig, KitSettings, SpanRecipe } from './types';
@@ -89,12 +89,10 @@ export function createKit(host: KitHost, integration: string, version: string | 
         return null;
       }
     },
-    link: (span: Span, contexts: ReadonlyArray<PropagatedContext | null>): void => {
+    link: (span: Span, contexts: Iterable<PropagatedContext | null>): void => {
       try {
-        const links: PropagatedLink[] = [];
-        for (const context of contexts) if (context !== null) links.push({ context });
         // Loaded on the first link: the kit is built at start, and span-links needs the id code.
-        if (links.length > 0) (require('../span-links') as typeof import('../span-links')).addPropagatedLinks(span, links);
+        (require('../span-links') as typeof import('../span-links')).linkContexts(span, contexts);
       } catch (err) {
         fail(err);
       }

@@ -204,9 +204,10 @@ export interface Kit {
   extract(headers: Readonly<Record<string, unknown>>): PropagatedContext | null;
   /**
    * Link `span` to the traces of `contexts` (span links, as Datadog's batch consumers make one per message
-   * that carried a context); nulls are skipped, and at most 128 links are kept per span.
+   * that carried a context); nulls are skipped, and `contexts` is read only until the span has 128 links, so
+   * a generator spares extracting the rest of a large batch.
    */
-  link(span: Span, contexts: ReadonlyArray<PropagatedContext | null>): void;
+  link(span: Span, contexts: Iterable<PropagatedContext | null>): void;
   /**
    * One of the integration's own variables (listed in its hook's `variables`), from the environment the
    * configuration was read from; options given to `tracer.use()` should win over it.

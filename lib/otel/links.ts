@@ -9,8 +9,7 @@ import { linkAttributes } from './attributes';
 /** The meta key the agent reads span links from. */
 export const SPAN_LINKS_KEY = '_dd.span_links';
 
-/** Links kept per span (the OpenTelemetry SDK's default limit); later ones are dropped. */
-export const MAX_LINKS = 128;
+import { MAX_LINKS } from '../span-links';
 
 /** One link as it is serialised. */
 export interface WireLink {
